@@ -1,0 +1,65 @@
+package jdiffusion;
+
+import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.SafeTensorsFile;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Access to the golden reference data (outputs of the real diffusers). Located by the system property
+ * {@code jdiffusion.golden} (set by the build to ../shared/golden) or the environment variable
+ * {@code JDIFFUSION_GOLDEN}. Where it is absent the test is skipped with a message, except under
+ * {@code CI=true}, where a missing oracle is a failure: a skip there would hide a broken path.
+ */
+public final class Golden {
+    private Golden() {
+    }
+
+    public static Path dir() {
+        String p = System.getProperty("jdiffusion.golden");
+        if (p == null || p.isBlank()) p = System.getenv("JDIFFUSION_GOLDEN");
+        if (p == null || p.isBlank()) p = "../shared/golden";
+        Path dir = Path.of(p).toAbsolutePath().normalize();
+        if (!Files.isDirectory(dir)) {
+            String msg = "golden data not found at " + dir + " (set -Djdiffusion.golden=DIR or JDIFFUSION_GOLDEN)";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) Assertions.fail(msg + " — required under CI=true");
+            Assumptions.abort(msg);
+        }
+        return dir;
+    }
+
+    public static Path path(String first, String... more) {
+        Path p = dir().resolve(first);
+        for (String m : more) p = p.resolve(m);
+        if (!Files.exists(p)) {
+            String msg = "golden file missing: " + p;
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) Assertions.fail(msg);
+            Assumptions.abort(msg);
+        }
+        return p;
+    }
+
+    public static Tensor tensor(SafeTensorsFile f, String key) {
+        return Tensor.of(f.floats(key), f.entry(key).intShape());
+    }
+
+    /** ||a − b|| / ||b|| in double. */
+    public static double relL2(float[] a, float[] b) {
+        if (a.length != b.length) throw new AssertionError("length " + a.length + " vs " + b.length);
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            num += d * d;
+            den += (double) b[i] * b[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    public static double relL2(Tensor a, Tensor b) {
+        if (!a.sameShape(b)) throw new AssertionError("shape " + a.shapeString() + " vs " + b.shapeString());
+        return relL2(a.data(), b.data());
+    }
+}

@@ -1,0 +1,119 @@
+package jdiffusion.weights;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Hands a model its parameters by checkpoint key and keeps the books: which keys were asked for but
+ * missing, which had the wrong shape, and (at {@link #finish()}) which keys of the file nobody asked
+ * for. All three are reported together in one error that lists the keys, as a user fixing a
+ * checkpoint wants to see them all at once.
+ *
+ * <p>Old diffusers checkpoints (e.g. google/ddpm-cifar10-32) name attention projections
+ * {@code query/key/value/proj_attn}; diffusers renames them to {@code to_q/to_k/to_v/to_out.0} on load,
+ * and so does this reader.
+ */
+public final class CheckpointReader {
+    private final WeightStore store;
+    private final Map<String, String> canonicalToFile = new LinkedHashMap<>();
+    private final TreeSet<String> used = new TreeSet<>();
+    private final List<String> missing = new ArrayList<>();
+    private final List<String> misShaped = new ArrayList<>();
+
+    public CheckpointReader(WeightStore store) {
+        this.store = store;
+        for (String k : store.keys()) {
+            String c = canonicalName(k);
+            if (canonicalToFile.put(c, k) != null)
+                throw WeightsException.at(store.source(), k, "appears twice (once under its legacy attention name)");
+        }
+    }
+
+    /** Maps legacy attention key names to the current diffusers names. */
+    static String canonicalName(String key) {
+        return key.replace(".query.", ".to_q.").replace(".key.", ".to_k.").replace(".value.", ".to_v.")
+                .replace(".proj_attn.", ".to_out.0.");
+    }
+
+    public Path source() {
+        return store.source();
+    }
+
+    public boolean has(String key) {
+        return canonicalToFile.containsKey(key);
+    }
+
+    /**
+     * The parameter {@code key} as float32, checked against {@code shape}. A missing or mis-shaped key is
+     * recorded (and a zero array returned so loading can go on and report every problem at once).
+     * A [out, in, 1, 1] tensor is accepted where [out, in] is expected (1x1 conv stored for a linear).
+     */
+    public float[] take(String key, int... shape) {
+        long n = 1;
+        for (int d : shape) n *= d;
+        String fileKey = canonicalToFile.get(key);
+        if (fileKey == null) {
+            missing.add(key + " " + Arrays.toString(shape));
+            return new float[(int) n];
+        }
+        used.add(key);
+        TensorEntry e = store.entry(fileKey);
+        if (!shapeMatches(e.shape(), shape)) {
+            misShaped.add(key + ": file has " + e.shapeString() + ", model expects " + Arrays.toString(shape));
+            return new float[(int) n];
+        }
+        return store.floats(fileKey);
+    }
+
+    /** Like {@link #take} but for optional parameters (e.g. a bias the config may or may not have). */
+    public float[] takeOptional(String key, int... shape) {
+        return has(key) ? take(key, shape) : null;
+    }
+
+    private static boolean shapeMatches(long[] actual, int[] expected) {
+        if (actual.length == expected.length) {
+            for (int i = 0; i < actual.length; i++) if (actual[i] != expected[i]) return false;
+            return true;
+        }
+        return expected.length == 2 && actual.length == 4 && actual[2] == 1 && actual[3] == 1
+                && actual[0] == expected[0] && actual[1] == expected[1];
+    }
+
+    /**
+     * Declares every key under {@code prefix} deliberately unused (e.g. the VAE encoder when only the
+     * decoder runs), so they are not reported as unexpected.
+     */
+    public void skipPrefix(String prefix) {
+        for (String c : canonicalToFile.keySet()) if (c.startsWith(prefix)) used.add(c);
+    }
+
+    /** Throws one error listing every missing, mis-shaped and unexpected key, if there are any. */
+    public void finish(String modelName) {
+        List<String> unexpected = new ArrayList<>();
+        for (String c : canonicalToFile.keySet()) if (!used.contains(c)) unexpected.add(canonicalToFile.get(c));
+        if (missing.isEmpty() && misShaped.isEmpty() && unexpected.isEmpty()) return;
+        StringBuilder sb = new StringBuilder(store.source() + ": the weights do not fit " + modelName + " as configured");
+        appendList(sb, "missing keys", missing);
+        appendList(sb, "mis-shaped keys", misShaped);
+        appendList(sb, "unexpected keys", unexpected);
+        throw new WeightsException(sb.toString());
+    }
+
+    private static void appendList(StringBuilder sb, String title, List<String> items) {
+        if (items.isEmpty()) return;
+        sb.append("\n  ").append(items.size()).append(' ').append(title).append(':');
+        int shown = 0;
+        for (String s : items) {
+            if (shown++ == 40) {
+                sb.append("\n    ... and ").append(items.size() - 40).append(" more");
+                break;
+            }
+            sb.append("\n    ").append(s);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package jdiffusion.weights;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The file dtypes jdiffusion reads. This is the dtype of the bytes on disk, not the dtype arithmetic
+ * is done in: every kernel computes in float32, and {@link #toFloat} is the one place a stored element
+ * becomes a float.
+ */
+public enum DType {
+    F32(4), F16(2), BF16(2);
+
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    public final int bytes;
+
+    DType(int bytes) {
+        this.bytes = bytes;
+    }
+
+    /** Parses a safetensors dtype string; returns null when jdiffusion does not support it. */
+    public static DType parse(String s) {
+        return switch (s) {
+            case "F32" -> F32;
+            case "F16" -> F16;
+            case "BF16" -> BF16;
+            default -> null;
+        };
+    }
+
+    /** Element {@code index} of {@code seg} (little-endian, as safetensors stores it) as a float. */
+    public float toFloat(MemorySegment seg, long index) {
+        return switch (this) {
+            case F32 -> seg.get(F32_LE, index * 4);
+            case F16 -> Float.float16ToFloat(seg.get(I16_LE, index * 2));
+            case BF16 -> Float.intBitsToFloat((seg.get(I16_LE, index * 2) & 0xffff) << 16);
+        };
+    }
+
+    /** Copies {@code count} elements starting at element {@code from} into {@code dst[dstOff..]}, as floats. */
+    public void toFloats(MemorySegment seg, long from, float[] dst, int dstOff, int count) {
+        if (this == F32) {
+            MemorySegment.copy(seg, F32_LE, from * 4, dst, dstOff, count);
+            return;
+        }
+        for (int i = 0; i < count; i++) dst[dstOff + i] = toFloat(seg, from + i);
+    }
+}
