@@ -24,7 +24,9 @@ import java.util.Set;
  * with '_' are diffusers metadata ({@code _class_name}, {@code _diffusers_version}, {@code _name_or_path}).
  */
 public final class ConfigReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** diffusers writes configs with Python's json, which emits -Infinity/NaN (e.g. lambda_min_clipped). */
+    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
     private final Path file;
     private final ObjectNode root;
     private final Set<String> consumed = new LinkedHashSet<>();

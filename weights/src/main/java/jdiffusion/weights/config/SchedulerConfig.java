@@ -132,7 +132,7 @@ public record SchedulerConfig(
             r.onlyDefault("use_lu_lambdas", false);
             r.onlyDefault("variance_type", (Object) null);
             var lmc = r.json().get("lambda_min_clipped");
-            if (lmc != null && !lmc.isNull() && !(lmc.isTextual() && lmc.asText().equals("-inf")) && !(lmc.isNumber() && Double.isInfinite(lmc.asDouble())))
+            if (lmc != null && !lmc.isNull() && !(lmc.isTextual() && lmc.asText().equals("-inf")) && !(lmc.isNumber() && lmc.asDouble() == Double.NEGATIVE_INFINITY))
                 throw r.error("lambda_min_clipped", "only -inf (no clipping) is supported, found " + lmc);
             r.inert("lambda_min_clipped");
         }
