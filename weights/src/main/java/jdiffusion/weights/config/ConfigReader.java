@@ -180,7 +180,8 @@ public final class ConfigReader {
      */
     public void onlyDefault(String key, Object... acceptedValues) {
         JsonNode n = node(key);
-        Object v = n == null || n instanceof NullNode ? null : JSON.convertValue(n, Object.class);
+        if (n == null) return; // absent: diffusers' default, which is what jdiffusion implements
+        Object v = n instanceof NullNode ? null : JSON.convertValue(n, Object.class);
         for (Object a : acceptedValues) {
             if (Objects.equals(a, v)) return;
             if (a instanceof Number an && v instanceof Number vn && an.doubleValue() == vn.doubleValue()) return;

@@ -1,0 +1,103 @@
+package jdiffusion.sample;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The explanation of one sampling run: per step what ran and what it cost, and a summary against a
+ * full-step run of the same length.
+ *
+ * @param fullStepMacs MACs one full UNet evaluation costs at full resolution with this batch (the
+ *                     yardstick for "MACs vs full")
+ */
+public record Trace(String model, String scheduler, String policy, int steps, long fullStepMacs, List<StepRecord> records) {
+
+    public int unetCalls() {
+        return (int) records.stream().mapToInt(StepRecord::unetCalls).sum();
+    }
+
+    public long partialCalls() {
+        return records.stream().filter(r -> r.action().endsWith("partial")).count();
+    }
+
+    public long totalMacs() {
+        return records.stream().mapToLong(StepRecord::macs).sum();
+    }
+
+    public double totalMs() {
+        return records.stream().mapToDouble(StepRecord::ms).sum();
+    }
+
+    /** Full-step MACs over this run's MACs. */
+    public double macSpeedup() {
+        long m = totalMacs();
+        return m == 0 ? Double.POSITIVE_INFINITY : (double) fullStepMacs * steps / m;
+    }
+
+    /** The computed/skipped pattern, one character per step: F full, P partial, S skipped, lower case at low resolution. */
+    public String pattern() {
+        StringBuilder sb = new StringBuilder();
+        for (StepRecord r : records) {
+            char ch = r.action().contains("skipped") ? 'S' : r.action().contains("partial") ? 'P' : 'F';
+            sb.append(r.action().startsWith("low-res") ? Character.toLowerCase(ch) : ch);
+        }
+        return sb.toString();
+    }
+
+    public String summary() {
+        return String.format("%s | %s | %d steps: %d full UNet calls, %d partial, %d skipped | MACs %.3g G (%.1f%% of full-step, %.2fx) | %.0f ms | pattern %s",
+                policy, scheduler, steps, unetCalls(), partialCalls(),
+                records.stream().filter(r -> r.action().contains("skipped")).count(),
+                totalMacs() / 1e9, 100.0 * totalMacs() / Math.max(1, (double) fullStepMacs * steps), macSpeedup(), totalMs(), pattern());
+    }
+
+    public ObjectNode toJson() {
+        ObjectMapper m = new ObjectMapper();
+        ObjectNode root = m.createObjectNode();
+        root.put("model", model);
+        root.put("scheduler", scheduler);
+        root.put("policy", policy);
+        root.put("steps", steps);
+        root.put("unet_calls", unetCalls());
+        root.put("partial_calls", partialCalls());
+        root.put("macs", totalMacs());
+        root.put("full_step_macs", fullStepMacs * steps);
+        root.put("mac_speedup", macSpeedup());
+        root.put("ms", totalMs());
+        root.put("pattern", pattern());
+        ArrayNode steps = root.putArray("steps");
+        for (StepRecord r : records) {
+            ObjectNode s = steps.addObject();
+            s.put("index", r.index());
+            s.put("timestep", r.timestep());
+            s.put("action", r.action());
+            s.put("unet_calls", r.unetCalls());
+            s.put("macs", r.macs());
+            s.put("ms", r.ms());
+            ArrayNode res = s.putArray("resolution");
+            for (int d : r.resolution()) res.add(d);
+            if (!r.criterion().isEmpty()) {
+                ObjectNode c = s.putObject("criterion");
+                r.criterion().forEach(c::put);
+            }
+        }
+        return root;
+    }
+
+    public void writeJson(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), toJson());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write trace " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
