@@ -1,0 +1,55 @@
+package jdiffusion.cli;
+
+import jdiffusion.sample.ClassEmbeddings;
+import jdiffusion.sample.Conditioning;
+import jdiffusion.sample.Pipeline;
+import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.SafeTensorsFile;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** --cond FILE / --class NAME and --guidance: what a conditional model is conditioned on. */
+public final class ConditioningOptions {
+    @Option(names = "--cond", description = "safetensors with 'cond' and 'uncond' prompt embeddings [tokens, dim] (e.g. from a text encoder).")
+    Path condFile;
+
+    @Option(names = "--class", split = ",", description = "Class name(s) or indices for a class-conditional pipeline (comma-separated; cycled over the images; 'all' = every class).")
+    List<String> classes;
+
+    @Option(names = "--guidance", description = "Classifier-free guidance scale g: ε = ε_u + g·(ε_c − ε_u); ≤ 1 runs the conditional branch only. Default 7.5 with --cond, 3 with --class.")
+    Double guidance;
+
+    /** The conditioning for {@code images} images, or null for an unconditional model. */
+    public Conditioning resolve(Pipeline p, int images) {
+        boolean conditional = p.unet().conditional();
+        if (!conditional) {
+            if (condFile != null || classes != null || guidance != null)
+                throw new IllegalArgumentException(p.name() + " is an unconditional model: --cond, --class and --guidance do not apply");
+            return null;
+        }
+        if (condFile != null && classes != null) throw new IllegalArgumentException("give either --cond or --class, not both");
+        if (guidance != null && (guidance.isNaN() || guidance < 0)) throw new IllegalArgumentException("--guidance must be ≥ 0, got " + guidance);
+        if (condFile != null) {
+            double g = guidance == null ? 7.5 : guidance;
+            try (SafeTensorsFile f = SafeTensorsFile.open(condFile)) {
+                Tensor c = Tensors.require(f, "cond");
+                Tensor u = g > 1 ? Tensors.require(f, "uncond") : Tensors.optional(f, "uncond");
+                return Conditioning.repeat(c, u, g, images);
+            }
+        }
+        ClassEmbeddings ce = p.classes();
+        if (ce == null)
+            throw new IllegalArgumentException(p.name() + " is conditional (UNet2DConditionModel) but has no class_embeddings/: give prompt embeddings with --cond FILE");
+        double g = guidance == null ? 3.0 : guidance;
+        List<String> names = classes == null ? List.of("all") : classes;
+        int[] idx = new int[images];
+        if (names.size() == 1 && names.getFirst().equalsIgnoreCase("all")) {
+            for (int k = 0; k < images; k++) idx[k] = k % ce.classNames().size();
+        } else {
+            for (int k = 0; k < images; k++) idx[k] = ce.indexOf(names.get(k % names.size()));
+        }
+        return ce.condition(idx, g);
+    }
+}

@@ -1,0 +1,83 @@
+package jdiffusion.cli;
+
+import jdiffusion.kernels.Backend;
+import jdiffusion.nn.Ctx;
+import jdiffusion.nn.UNet;
+import jdiffusion.nn.VaeDecoder;
+import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.SafeTensorsFile;
+import jdiffusion.weights.SafeTensorsWriter;
+import jdiffusion.weights.WeightsException;
+import jdiffusion.weights.layout.ModelFolder;
+import jdiffusion.weights.layout.PipelineFolder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** One forward pass of a model folder on tensors from a file: the auditable entry point for parity checks. */
+@Command(name = "forward", mixinStandardHelpOptions = true,
+        description = {"One forward pass of a model, for parity checks against other implementations.",
+                "UNet input keys: sample [N,C,H,W], timestep [N] (or [1]), encoder_hidden_states [N,T,D] for conditional UNets.",
+                "VAE input key: latents [N,4,h,w] (decoded as vae.decode(latents), no scaling factor applied).",
+                "Output key: out."})
+public final class ForwardCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "A model folder (config.json + safetensors) or a pipeline folder.")
+    Path model;
+
+    @Option(names = "--component", defaultValue = "unet", description = "For a pipeline folder: unet or vae (default unet).")
+    String component;
+
+    @Option(names = "--input", required = true, description = "safetensors file with the input tensors.")
+    Path input;
+
+    @Option(names = "--output", required = true, description = "safetensors file to write (key 'out').")
+    Path output;
+
+    @Mixin
+    BackendOptions backendOptions;
+
+    @Override
+    public Integer call() {
+        Path dir = model;
+        if (PipelineFolder.looksLikePipeline(model)) {
+            if (!component.equals("unet") && !component.equals("vae"))
+                throw new IllegalArgumentException("--component must be unet or vae, got '" + component + "'");
+            dir = PipelineFolder.open(model).component(component);
+        }
+        ModelFolder mf = ModelFolder.open(dir);
+        Backend backend = backendOptions.create();
+        Tensor out;
+        long t0;
+        try (SafeTensorsFile in = SafeTensorsFile.open(input)) {
+            if (mf.className().equals("AutoencoderKL")) {
+                VaeDecoder vae = VaeDecoder.load(mf);
+                Tensor z = Tensors.require(in, "latents");
+                t0 = System.nanoTime();
+                out = vae.decode(new Ctx(backend), z);
+            } else {
+                UNet unet = UNet.load(mf);
+                Tensor sample = Tensors.require(in, "sample");
+                float[] ts = Tensors.require(in, "timestep").data();
+                if (ts.length == 1 && sample.dim(0) > 1) {
+                    float t = ts[0];
+                    ts = new float[sample.dim(0)];
+                    java.util.Arrays.fill(ts, t);
+                }
+                if (ts.length != sample.dim(0))
+                    throw WeightsException.at(input, "timestep", ts.length + " timesteps for a batch of " + sample.dim(0) + " (give 1 or one per element)");
+                Tensor ctx = Tensors.optional(in, "encoder_hidden_states");
+                t0 = System.nanoTime();
+                out = unet.forward(new Ctx(backend), sample, ts, ctx);
+            }
+        }
+        double ms = (System.nanoTime() - t0) / 1e6;
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        Tensors.put(w, "out", out);
+        w.meta("backend", backend.name()).write(Tensors.checkOutput(output));
+        System.out.printf("%s forward on %s: output %s in %.1f ms -> %s%n", mf.className(), backend.name(), out.shapeString(), ms, output);
+        return 0;
+    }
+}

@@ -1,0 +1,71 @@
+package jdiffusion.cli;
+
+import jdiffusion.tensor.Tensor;
+
+import javax.imageio.ImageIO;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Images in [-1, 1] (NCHW) to PNG: single images and grids, grayscale for 1 channel, RGB for 3. */
+public final class Images {
+    private Images() {
+    }
+
+    /** diffusers' postprocessing: (x / 2 + 0.5).clamp(0, 1) · 255, rounded. */
+    static int toByte(float v) {
+        double u = Math.min(1.0, Math.max(0.0, v / 2.0 + 0.5));
+        return (int) Math.round(u * 255.0);
+    }
+
+    /** Image {@code k} of a batch; 4-channel latents without a VAE are previewed from their first 3 channels. */
+    public static BufferedImage image(Tensor batch, int k) {
+        int c = batch.dim(1), h = batch.dim(2), w = batch.dim(3);
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        float[] d = batch.data();
+        int base = k * c * h * w;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int r, g, b;
+                if (c == 1) {
+                    r = g = b = toByte(d[base + y * w + x]);
+                } else {
+                    r = toByte(d[base + y * w + x]);
+                    g = toByte(d[base + (h + y) * w + x]);
+                    b = toByte(d[base + (2 * h + y) * w + x]);
+                }
+                img.setRGB(x, y, (r << 16) | (g << 8) | b);
+            }
+        return img;
+    }
+
+    /** A grid of the batch with {@code cols} columns, scaled by an integer factor so small images stay visible. */
+    public static BufferedImage grid(Tensor batch, int cols, int scale) {
+        int n = batch.dim(0), h = batch.dim(2), w = batch.dim(3), rows = (n + cols - 1) / cols, pad = 2;
+        BufferedImage out = new BufferedImage(cols * (w * scale + pad) + pad, rows * (h * scale + pad) + pad, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, out.getWidth(), out.getHeight());
+        for (int k = 0; k < n; k++)
+            g.drawImage(image(batch, k), pad + (k % cols) * (w * scale + pad), pad + (k / cols) * (h * scale + pad), w * scale, h * scale, null);
+        g.dispose();
+        return out;
+    }
+
+    public static int defaultScale(int size) {
+        return Math.max(1, 128 / Math.max(1, size));
+    }
+
+    public static void writePng(BufferedImage img, Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);
+            if (!ImageIO.write(img, "png", file.toFile())) throw new IOException("no PNG writer");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
