@@ -47,7 +47,7 @@ from diffusers_mini import UNet2DConditionModel, UNet2DModel  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 from sampling import alphas_cumprod_linear, cfg_eps_fn, ddim_sample  # noqa: E402
 
-REPO_MODELS = os.path.normpath(os.path.join(HERE, "..", "models"))
+REPO_MODELS = os.environ.get("JDIFFUSION_MODELS", os.path.normpath(os.path.join(HERE, "..", "models")))
 CKPT_ROOT = os.environ.get("JDIFFUSION_CKPT", "/work/ckpt")
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
