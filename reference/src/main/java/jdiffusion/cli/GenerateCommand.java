@@ -86,7 +86,7 @@ public final class GenerateCommand implements Callable<Integer> {
             Conditioning cond = all == null ? null : new Conditioning(all.cond().slice0(first, k),
                     all.uncond() == null ? null : all.uncond().slice0(first, k), all.guidance());
             Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
-            Sampler.Result r = sampler.run(xT, steps, cond, accelOptions.policy(p, rng.fork("policy-" + b)),
+            Sampler.Result r = sampler.run(xT, steps, cond, accelOptions.policy(p, rng.fork("policy-" + b), steps),
                     rng.fork("scheduler-noise-" + b), Progress.console());
             System.err.println(r.trace().summary());
             if (b == 0 && trace != null) r.trace().writeJson(trace);

@@ -70,7 +70,7 @@ public final class SampleCommand implements Callable<Integer> {
         Conditioning cond = conditioningOptions.resolve(p, xT.dim(0));
         Backend backend = backendOptions.create();
         NoiseSource rng = new NoiseSource(seed);
-        var policy = accelOptions.policy(p, rng);
+        var policy = accelOptions.policy(p, rng, steps);
         Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
         Sampler.Result r = sampler.run(xT, steps, cond, policy, rng.fork("scheduler-noise"), Progress.console());
         SafeTensorsWriter w = new SafeTensorsWriter();

@@ -94,7 +94,7 @@ public final class Sampler {
             Tensor eps = Denoiser.guided(raw, cond, rawGuided);
             x = scheduler.step(eps, i, x, noise);
             latents.add(x);
-            policy.observe(i, x, state);
+            policy.observe(new StepPolicy.StepResult(i, xi, eps, x), state);
             double ms = (System.nanoTime() - t0) / 1e6;
             String action = plan.mode() == StepPlan.Mode.REUSE ? "skipped" : plan.action();
             if (x.dim(2) < xT.dim(2) && !action.startsWith("low-res")) action = "low-res " + action;

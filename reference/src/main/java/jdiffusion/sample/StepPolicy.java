@@ -25,8 +25,12 @@ public interface StepPolicy {
     /** How to obtain the model output at step i. */
     StepPlan plan(int i, RunState state);
 
-    /** After step i with the latent x_{i+1} the scheduler produced. */
-    default void observe(int i, Tensor latentAfter, RunState state) {
+    /** After step i: the latent before, the (guided) model output used, and the latent the scheduler produced. */
+    default void observe(StepResult step, RunState state) {
+    }
+
+    /** One completed step: x_i, the ε (or v, x0) the scheduler consumed, and x_{i+1}. */
+    record StepResult(int index, Tensor before, Tensor modelOutput, Tensor after) {
     }
 
     /** A short description for traces and tables, e.g. "adaptive(δ=0.01, C_max=4)". */

@@ -1,0 +1,106 @@
+package jdiffusion.accel;
+
+import jdiffusion.nn.ForwardHooks;
+import jdiffusion.nn.ModuleId;
+import jdiffusion.sample.StepPlan;
+import jdiffusion.sample.StepPolicy;
+import jdiffusion.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * PostDiff's cross-attention caching (Du et al., ICCV 2025, §3 "module level", after TGATE): the
+ * cross-attention maps converge early, so after step m classifier-free guidance stops (only the
+ * conditional branch runs) and every cross-attention output (attn2 of each transformer block) is the
+ * one recorded at step m from the conditional half of the batch ("Cond" caching, the variant the paper
+ * keeps). If the latent changes resolution after step m (mixed resolution), the first step at the new
+ * size recomputes and re-records the cross-attention outputs, conditional branch only.
+ */
+public final class CrossAttentionCache implements StepPolicy {
+    private final int cacheStep;
+    private final Map<String, Tensor> cache = new HashMap<>();
+    private int cachedTokens = -1;
+
+    public CrossAttentionCache(int cacheStep) {
+        if (cacheStep < 0) throw new IllegalArgumentException("cross-attention cache step m must be ≥ 0, got " + cacheStep);
+        this.cacheStep = cacheStep;
+    }
+
+    public int cacheStep() {
+        return cacheStep;
+    }
+
+    @Override
+    public void begin(RunInfo run) {
+        if (!run.conditional()) throw new IllegalArgumentException("cross-attention caching needs a conditional model (UNet2DConditionModel)");
+        cache.clear();
+        cachedTokens = -1;
+    }
+
+    /** Whether guidance is off at step i (after the cache step). */
+    public boolean pastCutoff(int i) {
+        return i > cacheStep;
+    }
+
+    /** The latent changed size: recorded outputs no longer fit. */
+    public void invalidate() {
+        cache.clear();
+        cachedTokens = -1;
+    }
+
+    @Override
+    public StepPlan plan(int i, RunState state) {
+        return plan(i, state.guidedRun() && !pastCutoff(i));
+    }
+
+    public StepPlan plan(int i, boolean guide) {
+        if (i < cacheStep) return new StepPlan(StepPlan.Mode.COMPUTE, ForwardHooks.NONE, guide, "full", Map.of());
+        if (i == cacheStep || cache.isEmpty()) return new StepPlan(StepPlan.Mode.COMPUTE, new Recording(guide), guide, "full", Map.of());
+        return new StepPlan(StepPlan.Mode.COMPUTE, new Serving(new Recording(guide)), guide, "partial", Map.of());
+    }
+
+    /** Stores the conditional half of every cross-attention output. */
+    private final class Recording implements ForwardHooks {
+        private final boolean guided;
+
+        Recording(boolean guided) {
+            this.guided = guided;
+        }
+
+        @Override
+        public <T> T module(ModuleId id, Supplier<T> compute) {
+            T v = compute.get();
+            if (id.kind().equals("attn2") && v instanceof Tensor t) {
+                Tensor cond = guided ? t.slice0(t.dim(0) / 2, t.dim(0) / 2) : t;
+                cache.put(id.key(), cond);
+                cachedTokens = cond.dim(1);
+            }
+            return v;
+        }
+    }
+
+    /** Answers attn2 from the cache when it fits the current token count; otherwise records afresh. */
+    private final class Serving implements ForwardHooks {
+        private final Recording fallback;
+
+        Serving(Recording fallback) {
+            this.fallback = fallback;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T> T module(ModuleId id, Supplier<T> compute) {
+            if (!id.kind().equals("attn2")) return compute.get();
+            Tensor c = cache.get(id.key());
+            if (c == null) return fallback.module(id, compute);
+            return (T) c;
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "xattn-cache(m=" + cacheStep + ")";
+    }
+}
