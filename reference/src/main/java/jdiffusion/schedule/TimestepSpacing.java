@@ -21,7 +21,7 @@ public final class TimestepSpacing {
     public static int[] discrete(String spacing, int N, int n, int stepsOffset) {
         checkSteps(N, n);
         return switch (spacing) {
-            case "leading" -> leading(n, N / n, stepsOffset);
+            case "leading" -> leading(n, 0, N / n, stepsOffset);
             case "linspace" -> reversedRounded(NumPy.linspace(0, N - 1, n), n);
             case "trailing" -> trailing(N, N, n);
             default -> throw unknown(spacing);
@@ -67,17 +67,17 @@ public final class TimestepSpacing {
     public static int[] dpmSolver(String spacing, int N, int n, int stepsOffset) {
         checkSteps(N, n);
         return switch (spacing) {
-            case "leading" -> leading(n, N / (n + 1), stepsOffset);
+            case "leading" -> leading(n, 1, N / (n + 1), stepsOffset);
             case "linspace" -> reversedRounded(NumPy.linspace(0, N - 1, n + 1), n);
             case "trailing" -> trailing(N, N, n);
             default -> throw unknown(spacing);
         };
     }
 
-    /** k·ratio for k = n−1 … 0, plus the offset. */
-    private static int[] leading(int n, int ratio, int offset) {
+    /** k·ratio for k = from+n−1 … from (descending), plus the offset. */
+    private static int[] leading(int n, int from, int ratio, int offset) {
         int[] ts = new int[n];
-        for (int k = 0; k < n; k++) ts[k] = (n - 1 - k) * ratio + offset;
+        for (int k = 0; k < n; k++) ts[k] = (from + n - 1 - k) * ratio + offset;
         return ts;
     }
 
