@@ -6,6 +6,8 @@ import jdiffusion.weights.config.SchedulerConfig;
 
 import java.util.Objects;
 
+import static jdiffusion.schedule.Elementwise.sqrt;
+
 /**
  * DDIM (Song et al. 2021, "Denoising Diffusion Implicit Models"), as diffusers' {@code DDIMScheduler}.
  * One step from t to its predecessor t' = t − N // n (eq. 12):
@@ -63,10 +65,7 @@ public final class DdimScheduler implements Scheduler {
 
     @Override
     public float[] timesteps() {
-        int[] t = ts();
-        float[] f = new float[t.length];
-        for (int i = 0; i < t.length; i++) f[i] = t[i];
-        return f;
+        return Elementwise.floats(ts());
     }
 
     @Override
@@ -125,9 +124,5 @@ public final class DdimScheduler implements Scheduler {
     private int[] ts() {
         if (timesteps == null) throw new IllegalStateException("setTimesteps must be called before stepping");
         return timesteps;
-    }
-
-    static float sqrt(float x) {
-        return (float) Math.sqrt(x);
     }
 }

@@ -6,6 +6,8 @@ import jdiffusion.weights.config.SchedulerConfig;
 
 import java.util.Objects;
 
+import static jdiffusion.schedule.Elementwise.sqrt;
+
 /**
  * DDPM ancestral sampling (Ho et al. 2020, "Denoising Diffusion Probabilistic Models"), as diffusers'
  * {@code DDPMScheduler}, with n ≤ N inference steps. A step from t to t' = t − N // n samples the
@@ -63,10 +65,7 @@ public final class DdpmScheduler implements Scheduler {
 
     @Override
     public float[] timesteps() {
-        int[] t = ts();
-        float[] f = new float[t.length];
-        for (int i = 0; i < t.length; i++) f[i] = t[i];
-        return f;
+        return Elementwise.floats(ts());
     }
 
     @Override
@@ -86,15 +85,15 @@ public final class DdpmScheduler implements Scheduler {
         float bT = 1f - aT, bPrev = 1f - aPrev;
         float alphaT = aT / aPrev, betaT = 1f - alphaT; // the strided α_t, β_t
 
-        Tensor x0 = clip(prediction.x0(modelOutput, sample, DdimScheduler.sqrt(aT), DdimScheduler.sqrt(bT)));
-        float x0Coeff = DdimScheduler.sqrt(aPrev) * betaT / bT;     // eq. 7
-        float xtCoeff = DdimScheduler.sqrt(alphaT) * bPrev / bT;
+        Tensor x0 = clip(prediction.x0(modelOutput, sample, sqrt(aT), sqrt(bT)));
+        float x0Coeff = sqrt(aPrev) * betaT / bT;     // eq. 7
+        float xtCoeff = sqrt(alphaT) * bPrev / bT;
         Tensor mean = Elementwise.zip(x0, sample, (p, x) -> x0Coeff * p + xtCoeff * x);
         if (t <= 0) return mean;
 
         Objects.requireNonNull(noise, "DDPM needs a noise source");
         Tensor z = noise.gaussian(sample.shape());
-        float std = DdimScheduler.sqrt(variance(t));
+        float std = sqrt(variance(t));
         return Elementwise.zip(mean, z, (m, e) -> m + std * e);
     }
 
@@ -114,13 +113,13 @@ public final class DdpmScheduler implements Scheduler {
     @Override
     public Tensor predictOriginal(Tensor modelOutput, int i, Tensor sample) {
         float a = schedule.alphaBar(ts()[i]);
-        return clip(prediction.x0(modelOutput, sample, DdimScheduler.sqrt(a), DdimScheduler.sqrt(1f - a)));
+        return clip(prediction.x0(modelOutput, sample, sqrt(a), sqrt(1f - a)));
     }
 
     @Override
     public Tensor addNoise(Tensor x0, Tensor noise, int i) {
         float a = schedule.alphaBar(ts()[i]);
-        return Prediction.addNoise(x0, noise, DdimScheduler.sqrt(a), DdimScheduler.sqrt(1f - a));
+        return Prediction.addNoise(x0, noise, sqrt(a), sqrt(1f - a));
     }
 
     @Override

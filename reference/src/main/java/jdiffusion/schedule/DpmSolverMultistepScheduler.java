@@ -6,6 +6,8 @@ import jdiffusion.weights.config.SchedulerConfig;
 
 import java.util.Objects;
 
+import static jdiffusion.schedule.Elementwise.sqrt;
+
 /**
  * Multistep DPM-Solver++ (Lu et al. 2022b, "DPM-Solver++: Fast Solver for Guided Sampling of
  * Diffusion Probabilistic Models"), orders 1 and 2, as diffusers' {@code DPMSolverMultistepScheduler}
@@ -27,6 +29,8 @@ import java.util.Objects;
  * {@code lower_order_final} when there are fewer than 15 steps). All arithmetic is float32.
  */
 public final class DpmSolverMultistepScheduler implements Scheduler {
+    /** final_sigmas_type "zero": σ after the last step is 0 ("sigma_min" is rejected by the config). */
+    private static final boolean FINAL_SIGMA_IS_ZERO = true;
     private final SchedulerConfig config;
     private final NoiseSchedule schedule;
     private final Prediction prediction;
@@ -87,10 +91,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
 
     @Override
     public float[] timesteps() {
-        int[] t = ts();
-        float[] f = new float[t.length];
-        for (int i = 0; i < t.length; i++) f[i] = t[i];
-        return f;
+        return Elementwise.floats(ts());
     }
 
     @Override
@@ -108,7 +109,9 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         int n = ts().length;
         if (lowerOrderNums > 0 && i != expectedStep) // the history belongs to step expectedStep − 1
             throw new IllegalStateException("DPM-Solver++ steps must be taken in order: expected step " + expectedStep + ", got " + i);
-        boolean lowerOrderFinal = i == n - 1; // final_sigmas_type "zero" (or lower_order_final with n < 15)
+        // diffusers: the last step is first order with lower_order_final and fewer than 15 steps, and
+        // always when the final σ is zero (the only final_sigmas_type the config accepts)
+        boolean lowerOrderFinal = i == n - 1 && ((config.lowerOrderFinal() && n < 15) || FINAL_SIGMA_IS_ZERO);
         Tensor x0 = predictOriginal(modelOutput, i, sample);
         Tensor next = config.solverOrder() == 1 || lowerOrderNums < 1 || lowerOrderFinal
                 ? firstOrder(x0, i, sample)
@@ -162,7 +165,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
 
     /** α = 1/√(σ²+1) and σ_t = σ·α of the VP form for a VE noise level σ (diffusers' _sigma_to_alpha_sigma_t). */
     private static Vp vp(float sigma) {
-        float alpha = 1f / DdimScheduler.sqrt(sigma * sigma + 1f);
+        float alpha = 1f / sqrt(sigma * sigma + 1f);
         return new Vp(alpha, sigma * alpha);
     }
 

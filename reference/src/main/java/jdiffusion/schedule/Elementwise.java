@@ -47,6 +47,18 @@ final class Elementwise {
         return Tensor.of(o, a.shape());
     }
 
+    /** {@code x ** 0.5} of a float32 scalar tensor (correctly rounded, like PyTorch's sqrt). */
+    static float sqrt(float x) {
+        return (float) Math.sqrt(x);
+    }
+
+    /** Integer timesteps as the floats the {@link Scheduler} interface hands out. */
+    static float[] floats(int[] values) {
+        float[] f = new float[values.length];
+        for (int i = 0; i < f.length; i++) f[i] = values[i];
+        return f;
+    }
+
     /** {@code a.clamp(-range, range)} with the range in float32. */
     static Tensor clamp(Tensor a, double range) {
         float r = (float) range;

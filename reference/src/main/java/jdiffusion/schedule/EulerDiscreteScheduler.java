@@ -6,6 +6,8 @@ import jdiffusion.weights.config.SchedulerConfig;
 
 import java.util.Objects;
 
+import static jdiffusion.schedule.Elementwise.sqrt;
+
 /**
  * The Euler sampler of Karras et al. 2022 ("Elucidating the Design Space of Diffusion-Based Generative
  * Models"), Algorithm 2 with S_churn = 0 (so γ = 0 and σ̂ = σ: a plain Euler step of the probability
@@ -83,14 +85,14 @@ public final class EulerDiscreteScheduler implements Scheduler {
         for (float s : sg()) max = Math.max(max, s);
         return switch (config.timestepSpacing()) {
             case "linspace", "trailing" -> max;
-            default -> DdimScheduler.sqrt(max * max + 1f);
+            default -> sqrt(max * max + 1f);
         };
     }
 
     /** x / √(σ_i² + 1). */
     @Override
     public Tensor scaleModelInput(Tensor sample, int i) {
-        float sigma = sg()[i], c = DdimScheduler.sqrt(sigma * sigma + 1f);
+        float sigma = sg()[i], c = sqrt(sigma * sigma + 1f);
         return Elementwise.map(sample, x -> x / c);
     }
 
@@ -107,7 +109,7 @@ public final class EulerDiscreteScheduler implements Scheduler {
         return switch (prediction) {
             case EPSILON -> Elementwise.zip(sample, modelOutput, (x, m) -> x - sigma * m);
             case V_PREDICTION -> {
-                float s2 = sigma * sigma + 1f, c = -sigma / DdimScheduler.sqrt(s2);
+                float s2 = sigma * sigma + 1f, c = -sigma / sqrt(s2);
                 yield Elementwise.zip(modelOutput, sample, (m, x) -> m * c + x / s2);
             }
             case SAMPLE -> modelOutput.copy();

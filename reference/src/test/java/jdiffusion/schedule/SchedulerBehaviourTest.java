@@ -211,6 +211,66 @@ class SchedulerBehaviourTest {
         s.step(model(s, x1, 2), 2, x1, null); // without history any step may come next
     }
 
+    /** The second-order update against Lu et al. 2022b Alg. 2 evaluated in double (midpoint) and its Heun variant. */
+    @ParameterizedTest
+    @ValueSource(strings = {"midpoint", "heun"})
+    void dpmSecondOrderStepIsAlgorithm2(String solverType) {
+        var s = (DpmSolverMultistepScheduler) Configs.create(Kind.DPMPP_2M, "\"solver_type\": \"" + solverType + "\"", 0, 20);
+        float[] sig = s.sigmas();
+        Tensor x0 = new NoiseSource(5).gaussian(SHAPE);
+        Tensor e0 = model(s, x0, 0), m1 = s.predictOriginal(e0, 0, x0);
+        Tensor x1 = s.step(e0, 0, x0, null);
+        Tensor e1 = model(s, x1, 1), m0 = s.predictOriginal(e1, 1, x1);
+        Tensor got = s.step(e1, 1, x1, null);
+        double lt = lambda(sig[2]), l0 = lambda(sig[1]), l1 = lambda(sig[0]);
+        double h = lt - l0, r0 = (l0 - l1) / h, alphaT = 1 / Math.sqrt(sig[2] * (double) sig[2] + 1);
+        double ratio = (sig[2] * alphaT) / (sig[1] / Math.sqrt(sig[1] * (double) sig[1] + 1));
+        double w1 = solverType.equals("midpoint") ? -0.5 * alphaT * Math.expm1(-h) : alphaT * (Math.expm1(-h) / h + 1);
+        float[] want = new float[got.numel()];
+        for (int k = 0; k < want.length; k++) {
+            double d0 = m0.data()[k], d1 = (d0 - m1.data()[k]) / r0;
+            want[k] = (float) (ratio * x1.data()[k] - alphaT * Math.expm1(-h) * d0 + w1 * d1);
+        }
+        double err = Golden.relL2(got.data(), want);
+        assertTrue(err < 1e-5, solverType + ": " + err);
+    }
+
+    private static double lambda(double sigma) {
+        double alpha = 1 / Math.sqrt(sigma * sigma + 1);
+        return Math.log(alpha) - Math.log(sigma * alpha);
+    }
+
+    /** predictOriginal for v_prediction and sample prediction inverts the forward process too (v = α·ε − σ_t·x0). */
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void vAndSamplePredictionRecoverX0(Kind kind) {
+        Scheduler v = Configs.create(kind, "\"prediction_type\": \"v_prediction\"", 0, 20);
+        Scheduler x = Configs.create(kind, "\"prediction_type\": \"sample\"", 0, 20);
+        Tensor x0 = Elementwise.map(new NoiseSource(11).gaussian(SHAPE), a -> 0.5f * (float) Math.tanh(a));
+        Tensor eps = new NoiseSource(12).gaussian(SHAPE);
+        for (int i : new int[]{0, 10, 19}) {
+            double alpha, sigma; // the VP form's α_t, σ_t at step i
+            if (v instanceof EulerDiscreteScheduler e) {
+                double s = e.sigmas()[i];
+                alpha = 1 / Math.sqrt(s * s + 1);
+                sigma = s * alpha;
+            } else if (v instanceof DpmSolverMultistepScheduler d) {
+                double s = d.sigmas()[i];
+                alpha = 1 / Math.sqrt(s * s + 1);
+                sigma = s * alpha;
+            } else {
+                double a = NoiseSchedule.of(v.config()).alphaBar((int) v.timestep(i));
+                alpha = Math.sqrt(a);
+                sigma = Math.sqrt(1 - a);
+            }
+            Tensor xt = v.addNoise(x0, eps, i);
+            Tensor vTrue = Elementwise.zip(eps, x0, (e, a) -> (float) (alpha * e - sigma * a));
+            double err = Golden.relL2(v.predictOriginal(vTrue, i, xt), x0);
+            assertTrue(err < 1e-4, kind + " v_prediction step " + i + ": " + err);
+            assertArrayEquals(x0.data(), x.predictOriginal(x0, i, x.addNoise(x0, eps, i)).data(), kind + " sample");
+        }
+    }
+
     // ---- factory ----------------------------------------------------------------------------------
 
     @Test
