@@ -176,12 +176,12 @@ public final class ConfigReader {
 
     /**
      * An option jdiffusion implements only at its default (no-op) value: any other value is rejected
-     * with a message saying so, rather than ignored. An absent key means the default.
+     * with a message saying so, rather than ignored.
      */
     public void onlyDefault(String key, Object... acceptedValues) {
         JsonNode n = node(key);
-        if (n == null) return; // absent: the default is in effect
-        Object v = n == null || n instanceof NullNode ? null : JSON.convertValue(n, Object.class);
+        if (n == null) return; // absent: diffusers' default, which is what jdiffusion implements
+        Object v = n instanceof NullNode ? null : JSON.convertValue(n, Object.class);
         for (Object a : acceptedValues) {
             if (Objects.equals(a, v)) return;
             if (a instanceof Number an && v instanceof Number vn && an.doubleValue() == vn.doubleValue()) return;
