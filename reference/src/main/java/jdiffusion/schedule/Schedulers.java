@@ -40,7 +40,7 @@ public final class Schedulers {
     }
 
     /** The kind a CLI name stands for (case-insensitive). */
-    public static Kind kind(String name) {
+    public static Kind kindOf(String name) {
         for (Kind k : Kind.values()) if (name(k).equals(name.toLowerCase(Locale.ROOT))) return k;
         throw new IllegalArgumentException("unknown scheduler '" + name + "' (choose one of " + String.join(", ", NAMES) + ")");
     }

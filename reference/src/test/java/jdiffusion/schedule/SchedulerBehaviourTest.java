@@ -275,10 +275,10 @@ class SchedulerBehaviourTest {
 
     @Test
     void factoryNamesAndKinds() {
-        for (Kind k : Kind.values()) assertEquals(k, Schedulers.kind(Schedulers.name(k)));
+        for (Kind k : Kind.values()) assertEquals(k, Schedulers.kindOf(Schedulers.name(k)));
         assertEquals(Schedulers.NAMES, java.util.Arrays.stream(Kind.values()).map(Schedulers::name).toList());
-        assertEquals(Kind.DPMPP_2M, Schedulers.kind("DPMPP2M"));
-        var e = assertThrows(IllegalArgumentException.class, () -> Schedulers.kind("pndm"));
+        assertEquals(Kind.DPMPP_2M, Schedulers.kindOf("DPMPP2M"));
+        var e = assertThrows(IllegalArgumentException.class, () -> Schedulers.kindOf("pndm"));
         assertTrue(e.getMessage().contains("pndm") && e.getMessage().contains("ddim"), e.getMessage());
         assertTrue(Schedulers.create(Configs.parse(Kind.DDIM, ""), 0) instanceof DdimScheduler);
         assertTrue(Schedulers.create(Configs.parse(Kind.DDPM, ""), 0) instanceof DdpmScheduler);
