@@ -5,18 +5,22 @@ import jdiffusion.weights.CheckpointReader;
 
 /**
  * A position in the checkpoint's key tree ("down_blocks.1.attentions.0."), from which a module takes
- * its parameters by their diffusers names. Missing and mis-shaped keys are collected by the
- * {@link CheckpointReader} and reported together when loading finishes.
+ * its parameters by their diffusers names. With a checkpoint, missing and mis-shaped keys are collected
+ * by the {@link CheckpointReader} and reported together when loading finishes.
  */
 public final class Params {
-    private final CheckpointReader reader;
+    private final ParamSource reader;
     private final String prefix;
 
     public Params(CheckpointReader reader) {
-        this(reader, "");
+        this(ParamSource.of(reader), "");
     }
 
-    private Params(CheckpointReader reader, String prefix) {
+    public Params(ParamSource source) {
+        this(source, "");
+    }
+
+    private Params(ParamSource reader, String prefix) {
         this.reader = reader;
         this.prefix = prefix;
     }
@@ -43,11 +47,6 @@ public final class Params {
     }
 
     public Tensor takeOptional(String name, int... shape) {
-        float[] d = reader.takeOptional(prefix + name, shape);
-        return d == null ? null : Tensor.of(d, shape);
-    }
-
-    public CheckpointReader reader() {
-        return reader;
+        return has(name) ? take(name, shape) : null;
     }
 }

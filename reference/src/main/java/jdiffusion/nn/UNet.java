@@ -80,6 +80,49 @@ public final class UNet {
         }
     }
 
+    /**
+     * Builds a UNet from a config file (UNet2DModel or UNet2DConditionModel) with parameters from
+     * {@code source}, e.g. {@link ParamSource#random} for benchmarks of published architectures.
+     */
+    public static UNet fromConfig(java.nio.file.Path configFile, ParamSource source) {
+        var r = jdiffusion.weights.config.ConfigReader.read(configFile);
+        String cls = r.json().path("_class_name").asText();
+        CountingSource counting = new CountingSource(source);
+        UNet u = switch (cls) {
+            case "UNet2DModel" -> build2D(UNet2DConfig.parse(r), new Params(counting), 0);
+            case "UNet2DConditionModel" -> build2DCondition(UNet2DConditionConfig.parse(r), new Params(counting), 0);
+            default -> throw WeightsException.at(configFile, "_class_name", "'" + cls + "' is not a UNet jdiffusion implements");
+        };
+        return u.withParameterCount(counting.count);
+    }
+
+    private UNet withParameterCount(long n) {
+        return new UNet(kind, inChannels, outChannels, sampleSize, crossAttentionDim, timeProjDim, freqShift, flipSinToCos,
+                centerInputSample, convIn, timeEmbedding, downBlocks, midBlock, upBlocks, convNormOut, convOut, n);
+    }
+
+    /** Counts the parameters a model takes. */
+    private static final class CountingSource implements ParamSource {
+        final ParamSource inner;
+        long count;
+
+        CountingSource(ParamSource inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public float[] take(String key, int... shape) {
+            float[] v = inner.take(key, shape);
+            count += v.length;
+            return v;
+        }
+
+        @Override
+        public boolean has(String key) {
+            return inner.has(key);
+        }
+    }
+
     static UNet build2D(UNet2DConfig cfg, Params p, long params) {
         int[] ch = cfg.blockOutChannels();
         int levels = ch.length, temb = cfg.timeEmbeddingDim(), groups = cfg.normNumGroups();

@@ -1,0 +1,43 @@
+package jdiffusion.nn;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Published UNet architectures (their diffusers config.json, shipped as resources) that can be built
+ * with random weights for benchmarks and memory checks, without downloading the checkpoints.
+ */
+public final class Architectures {
+    /** "sd15": Stable Diffusion v1.5's UNet (860 M parameters); "ddpm-cifar10": google/ddpm-cifar10-32 (35.7 M). */
+    public static final List<String> NAMES = List.of("sd15", "ddpm-cifar10");
+
+    private Architectures() {
+    }
+
+    /** The config of a named architecture, written to a temporary file (configs are parsed from files). */
+    public static Path config(String name) {
+        String res = switch (name) {
+            case "sd15" -> "sd15-unet.json";
+            case "ddpm-cifar10" -> "ddpm-cifar10-unet.json";
+            default -> throw new IllegalArgumentException("unknown architecture '" + name + "' (choose from " + NAMES + ")");
+        };
+        try (InputStream in = Architectures.class.getResourceAsStream("/jdiffusion/architectures/" + res)) {
+            if (in == null) throw new IllegalStateException("resource " + res + " missing from the jar");
+            Path tmp = Files.createTempFile("jdiffusion-" + name + "-", ".json");
+            tmp.toFile().deleteOnExit();
+            Files.write(tmp, in.readAllBytes());
+            return tmp;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The architecture with seeded random weights. */
+    public static UNet random(String name, long seed) {
+        return UNet.fromConfig(config(name), ParamSource.random(seed));
+    }
+}
