@@ -1,15 +1,13 @@
 package jdiffusion.cli;
 
 import jdiffusion.kernels.Backend;
-import jdiffusion.nn.Ctx;
 import jdiffusion.sample.Conditioning;
-import jdiffusion.sample.Denoiser;
+import jdiffusion.sample.Generation;
 import jdiffusion.sample.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
-import jdiffusion.sample.Sampler;
 import jdiffusion.schedule.Scheduler;
-import jdiffusion.tensor.Tensor;
+import jdiffusion.schedule.Schedulers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -68,45 +66,23 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
-        if (numImages < 1) throw new IllegalArgumentException("--num-images must be at least 1, got " + numImages);
         int bs = batch == null ? numImages : batch;
-        if (bs < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + bs);
         Pipeline p = Pipeline.load(resolveModel(model));
-        Scheduler scheduler = schedulerOptions.create(p.schedulerConfig());
         Backend backend = backendOptions.create();
-        Conditioning all = conditioningOptions.resolve(p, numImages);
-        NoiseSource rng = new NoiseSource(seed);
+        Conditioning all = conditioningOptions.resolve(p, Math.max(1, numImages));
+        Generation.Settings settings = new Generation.Settings(numImages, bs, steps, seed);
+        Scheduler first = schedulerOptions.create(p.schedulerConfig());
         System.err.printf("generate: %s (%s, %.2f M parameters), %s, %d steps, %d images, seed %d, backend %s%n", p.name(),
-                p.unet().kind(), p.unet().parameterCount() / 1e6, scheduler.config().kind().className, steps, numImages, seed, backend.name());
-        Tensor[] images = new Tensor[(numImages + bs - 1) / bs];
-        for (int b = 0, first = 0; first < numImages; b++, first += bs) {
-            int k = Math.min(bs, numImages - first);
-            Tensor xT = initialLatent(rng, p, first, k, scheduler.initNoiseSigma());
-            Conditioning cond = all == null ? null : new Conditioning(all.cond().slice0(first, k),
-                    all.uncond() == null ? null : all.uncond().slice0(first, k), all.guidance());
-            Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
-            Sampler.Result r = sampler.run(xT, steps, cond, accelOptions.policy(p, rng.fork("policy-" + b), steps),
-                    rng.fork("scheduler-noise-" + b), Progress.console());
-            System.err.println(r.trace().summary());
-            if (b == 0 && trace != null) r.trace().writeJson(trace);
-            images[b] = p.vae() == null ? r.out() : p.vae().decode(new Ctx(backend), p.vae().unscale(new Ctx(backend), r.out()));
-        }
-        Tensor batchAll = Tensor.cat0(images);
+                p.unet().kind(), p.unet().parameterCount() / 1e6, first.config().kind().className, steps, numImages, seed, backend.name());
+        NoiseSource policyRng = new NoiseSource(seed).fork("policy");
+        Generation g = Generation.run(p, () -> Schedulers.create(first.config(), schedulerOptions.eta), backend, all, settings,
+                b -> accelOptions.policy(p, policyRng.fork("batch-" + b), steps), Progress.console());
+        g.traces().forEach(t -> System.err.println(t.summary()));
+        if (trace != null) g.traces().getFirst().writeJson(trace);
         int cols = (int) Math.ceil(Math.sqrt(numImages));
-        if (p.vae() == null && batchAll.dim(1) == 4) System.err.println("note: no VAE in " + p.name() + ": showing the first 3 latent channels");
-        Images.writePng(Images.grid(batchAll, cols, Images.defaultScale(batchAll.dim(2))), out);
+        if (p.vae() == null && g.images().dim(1) == 4) System.err.println("note: no VAE in " + p.name() + ": showing the first 3 latent channels");
+        Images.writePng(Images.grid(g.images(), cols, Images.defaultScale(g.images().dim(2))), out);
         System.out.println("wrote " + out);
         return 0;
-    }
-
-    /** Image j's noise depends only on (seed, j), so batching does not change the images. */
-    static Tensor initialLatent(NoiseSource rng, Pipeline p, int first, int k, float sigma) {
-        Tensor[] parts = new Tensor[k];
-        int[] one = p.latentShape(1);
-        for (int j = 0; j < k; j++) parts[j] = rng.fork("image-" + (first + j)).gaussian(one);
-        Tensor x = Tensor.cat0(parts);
-        for (int i = 0; i < x.numel(); i++) x.data()[i] *= sigma;
-        return x;
     }
 }

@@ -1,0 +1,78 @@
+package jdiffusion.sample;
+
+import jdiffusion.kernels.Backend;
+import jdiffusion.nn.Ctx;
+import jdiffusion.schedule.Scheduler;
+import jdiffusion.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
+
+/**
+ * Generating images end to end: seeded initial latents (image j's noise depends only on (seed, j), so
+ * batching does not change the images), sampling batch by batch with a policy, and decoding through the
+ * VAE when the pipeline has one. Used by generate, compare and sweep.
+ *
+ * @param images decoded images [N, C, H, W] in [−1, 1] (or the latents when there is no VAE)
+ * @param traces one trace per batch
+ */
+public record Generation(Tensor images, List<Trace> traces) {
+
+    /** Settings of one generation run. */
+    public record Settings(int images, int batch, int steps, long seed) {
+        public Settings {
+            if (images < 1) throw new IllegalArgumentException("number of images must be ≥ 1, got " + images);
+            if (batch < 1) throw new IllegalArgumentException("batch must be ≥ 1, got " + batch);
+            if (steps < 1) throw new IllegalArgumentException("steps must be ≥ 1, got " + steps);
+        }
+    }
+
+    public static Generation run(Pipeline p, Supplier<Scheduler> schedulers, Backend backend, Conditioning all, Settings s,
+                                 IntFunction<StepPolicy> policyForBatch, Progress progress) {
+        NoiseSource rng = new NoiseSource(s.seed());
+        List<Tensor> images = new ArrayList<>();
+        List<Trace> traces = new ArrayList<>();
+        for (int b = 0, first = 0; first < s.images(); b++, first += s.batch()) {
+            int k = Math.min(s.batch(), s.images() - first);
+            Scheduler scheduler = schedulers.get();
+            Tensor xT = initialLatent(rng, p, first, k, scheduler.initNoiseSigma());
+            Conditioning cond = all == null ? null : new Conditioning(all.cond().slice0(first, k),
+                    all.uncond() == null ? null : all.uncond().slice0(first, k), all.guidance());
+            Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
+            Sampler.Result r = sampler.run(xT, s.steps(), cond, policyForBatch.apply(b), rng.fork("scheduler-noise-" + b), progress);
+            traces.add(r.trace());
+            images.add(decode(p, backend, r.out()));
+        }
+        return new Generation(Tensor.cat0(images.toArray(Tensor[]::new)), List.copyOf(traces));
+    }
+
+    public static Tensor decode(Pipeline p, Backend backend, Tensor latents) {
+        if (p.vae() == null) return latents;
+        Ctx c = new Ctx(backend);
+        return p.vae().decode(c, p.vae().unscale(c, latents));
+    }
+
+    /** Image j's initial latent: N(0, I)·init_noise_sigma drawn from the stream (seed, "image-j"). */
+    public static Tensor initialLatent(NoiseSource rng, Pipeline p, int first, int k, float sigma) {
+        Tensor[] parts = new Tensor[k];
+        int[] one = p.latentShape(1);
+        for (int j = 0; j < k; j++) parts[j] = rng.fork("image-" + (first + j)).gaussian(one);
+        Tensor x = Tensor.cat0(parts);
+        for (int i = 0; i < x.numel(); i++) x.data()[i] *= sigma;
+        return x;
+    }
+
+    public long totalMacs() {
+        return traces.stream().mapToLong(Trace::totalMacs).sum();
+    }
+
+    public double totalMs() {
+        return traces.stream().mapToDouble(Trace::totalMs).sum();
+    }
+
+    public int unetCalls() {
+        return traces.stream().mapToInt(Trace::unetCalls).sum();
+    }
+}
