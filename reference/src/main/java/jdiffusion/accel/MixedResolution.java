@@ -12,14 +12,19 @@ import jdiffusion.tensor.Tensor;
  * frequencies); then the sampler switches to full resolution. The authors' code is not released; this
  * is our reading of the paper, with β and s as parameters:
  * <ol>
- *   <li>Low-resolution phase: steps 0 … S−1 with S = round(s·n). The low-resolution x_T is the
+ *   <li>Low-resolution phase: steps 0 … S−1 with S = min(round(s·n), n−1) (the last step always runs at
+ *       full resolution, so the result has the model's size). The low-resolution x_T is the
  *       full-resolution x_T downsampled so that it stays standard Gaussian (k×k block sums / k when
  *       1/β = k is an integer), else fresh seeded noise, times the scheduler's init_noise_sigma.
  *       Keeping it derived from x_T makes comparisons with a full-step run from the same x_T fair.</li>
  *   <li>Switch, before step S: x̂0 is predicted at low resolution from the last step's model output
  *       (the scheduler's own ε→x0 conversion at step S−1), upsampled bilinearly to full size, and
- *       re-noised to step S's noise level with the forward process q(x_t | x0) and fresh seeded noise;
- *       multistep history is cleared (DPM-Solver++ restarts at first order).</li>
+ *       re-noised to step S's noise level with the forward process q(x_t | x0). The noise is seeded:
+ *       we use the run's own full-resolution initial noise x_T/σ_init (a standard Gaussian, so the
+ *       forward process is exact), which keeps the re-noised latent aligned with where a full-step run
+ *       from the same x_T would be and makes fidelity-vs-full-step comparisons meaningful; a fresh draw
+ *       would be equally valid as a sampler but decorrelates the two runs. Multistep history is cleared
+ *       (DPM-Solver++ restarts at first order).</li>
  *   <li>Steps S … n−1 run at full resolution.</li>
  * </ol>
  * The low size is round(β·H) rounded down to a multiple of what the UNet needs (2^(levels−1)).
@@ -31,7 +36,7 @@ public final class MixedResolution implements StepPolicy {
     private final NoiseSource noise;
     private int switchStep;
     private int[] fullShape;
-    private Tensor lastBefore, lastOutput;
+    private Tensor lastBefore, lastOutput, unitNoise;
     private boolean switchedNow;
 
     /**
@@ -50,8 +55,9 @@ public final class MixedResolution implements StepPolicy {
     @Override
     public void begin(RunInfo run) {
         fullShape = run.latentShape();
-        switchStep = (int) Math.round(fraction * run.steps());
-        lastBefore = lastOutput = null;
+        // the last step always runs at full resolution, so the result has the model's size
+        switchStep = Math.min((int) Math.round(fraction * run.steps()), run.steps() - 1);
+        lastBefore = lastOutput = unitNoise = null;
         int low = lowSize(fullShape[2]);
         if (switchStep > 0 && low < multiple)
             throw new IllegalArgumentException("mixed-resolution β=" + beta + " makes a " + low + "-pixel latent, smaller than the UNet's minimum " + multiple);
@@ -83,6 +89,7 @@ public final class MixedResolution implements StepPolicy {
             float sigma = scheduler.initNoiseSigma();
             Tensor unit = x.copy();
             for (int j = 0; j < unit.numel(); j++) unit.data()[j] /= sigma;
+            unitNoise = unit;
             Tensor low = (h % lh == 0 && w % lw == 0 && h / lh == w / lw)
                     ? Resample.gaussianDownsample(unit, h / lh) : noise.fork("low-res-x_T").gaussian(x.dim(0), x.dim(1), lh, lw);
             for (int j = 0; j < low.numel(); j++) low.data()[j] *= sigma;
@@ -91,7 +98,7 @@ public final class MixedResolution implements StepPolicy {
         if (i == switchStep && x.dim(2) != h) {
             Tensor x0 = scheduler.predictOriginal(lastOutput, i - 1, lastBefore);
             Tensor up = Resample.bilinear(x0, h, w);
-            Tensor eps = noise.fork("re-noise").gaussian(up.shape());
+            Tensor eps = unitNoise != null && unitNoise.sameShape(up) ? unitNoise : noise.fork("re-noise").gaussian(up.shape());
             scheduler.resetHistory();
             switchedNow = true;
             return scheduler.addNoise(up, eps, i);

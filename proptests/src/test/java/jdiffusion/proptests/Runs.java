@@ -1,0 +1,58 @@
+package jdiffusion.proptests;
+
+import jdiffusion.kernels.Backend;
+import jdiffusion.kernels.CpuBackend;
+import jdiffusion.nn.UNet;
+import jdiffusion.sample.Conditioning;
+import jdiffusion.sample.Denoiser;
+import jdiffusion.sample.NoiseSource;
+import jdiffusion.sample.Progress;
+import jdiffusion.sample.Sampler;
+import jdiffusion.sample.StepPolicy;
+import jdiffusion.schedule.Schedulers;
+import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.config.SchedulerConfig;
+
+/** One sampling run of a model with a policy, from seeded noise: the unit every accel property compares. */
+final class Runs {
+    static final Backend BACKEND = new CpuBackend(2);
+
+    private Runs() {
+    }
+
+    /**
+     * The schedulers' diffusers defaults, except that DDIM's clip_sample is off: clipping x̂0 to [−1, 1]
+     * is a data-range assumption that random-weight models violate at every step, which turns the
+     * deterministic sampler into a chaotic map and says nothing about the acceleration.
+     */
+    static SchedulerConfig config(SchedulerConfig.Kind kind) {
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        if (kind == SchedulerConfig.Kind.DDIM || kind == SchedulerConfig.Kind.DDPM) node.put("clip_sample", false);
+        return SchedulerConfig.parse(new jdiffusion.weights.config.ConfigReader(java.nio.file.Path.of("<property>"), node), kind);
+    }
+
+    static Sampler.Result sample(UNet unet, SchedulerConfig.Kind kind, int steps, long seed, StepPolicy policy) {
+        var scheduler = Schedulers.create(config(kind), 0);
+        NoiseSource rng = new NoiseSource(seed);
+        Tensor xT = rng.fork("x_T").gaussian(1, unet.inChannels(), unet.sampleSize(), unet.sampleSize());
+        scheduler.setTimesteps(steps);
+        float sigma = scheduler.initNoiseSigma();
+        for (int i = 0; i < xT.numel(); i++) xT.data()[i] *= sigma;
+        Conditioning cond = null;
+        if (unet.conditional()) {
+            Tensor c = rng.fork("cond").gaussian(3, unet.crossAttentionDim()), u = rng.fork("uncond").gaussian(3, unet.crossAttentionDim());
+            cond = Conditioning.repeat(c, u, 4.0, 1);
+        }
+        return new Sampler("random", new Denoiser(unet), scheduler, BACKEND).run(xT, steps, cond, policy, rng.fork("step-noise"), Progress.NONE);
+    }
+
+    static double relL2(Tensor a, Tensor b) {
+        double n = 0, d = 0;
+        for (int i = 0; i < a.numel(); i++) {
+            double x = (double) a.data()[i] - b.data()[i];
+            n += x * x;
+            d += (double) b.data()[i] * b.data()[i];
+        }
+        return Math.sqrt(n / d);
+    }
+}
