@@ -30,9 +30,36 @@ class BackendAgreementProperties {
     static final Backend SCALAR = new ScalarBackend();
     static final CpuBackend FAST = new CpuBackend(2);
 
+    static final CpuBackend ONE_THREAD = new CpuBackend(1);
+
     @AfterContainer
     static void close() {
         FAST.close();
+        ONE_THREAD.close();
+    }
+
+    /**
+     * Determinism: the fast backend gives the same bits with 1 and 2 threads, on every op (work is split by
+     * output index only, and the vector/tail code paths compute the same function bit for bit).
+     */
+    @Property(tries = 40)
+    void sameBitsForOneAndTwoThreads(@ForAll("convs") Conv c, @ForAll("dims") int tokens, @ForAll long seed) {
+        Tensor x = random(c.seed(), c.n(), c.cin(), c.h(), c.w()), w = random(c.seed() + 1, c.cout(), c.cin(), c.k(), c.k());
+        Tensor b = random(c.seed() + 2, c.cout());
+        bitEqual("conv2d", FAST.conv2d(x, w, b, c.stride(), c.pad(), c.pad(), c.pad(), c.pad()), ONE_THREAD.conv2d(x, w, b, c.stride(), c.pad(), c.pad(), c.pad(), c.pad()));
+        Tensor g = random(seed, c.cin()), bt = random(seed + 1, c.cin());
+        bitEqual("groupNorm+silu", FAST.groupNorm(x, 1, g, bt, 1e-5f, true), ONE_THREAD.groupNorm(x, 1, g, bt, 1e-5f, true));
+        bitEqual("silu", FAST.silu(x), ONE_THREAD.silu(x));
+        Tensor q = random(seed + 2, 1, tokens, 8), k = random(seed + 3, 1, tokens + 3, 8), v = random(seed + 4, 1, tokens + 3, 8);
+        bitEqual("attention", FAST.attention(q, k, v, 2, 0.5f), ONE_THREAD.attention(q, k, v, 2, 0.5f));
+        Tensor lw = random(seed + 5, 7, 8);
+        bitEqual("linear", FAST.linear(q, lw, null), ONE_THREAD.linear(q, lw, null));
+        bitEqual("layerNorm", FAST.layerNorm(q, random(seed + 6, 8), random(seed + 7, 8), 1e-5f), ONE_THREAD.layerNorm(q, random(seed + 6, 8), random(seed + 7, 8), 1e-5f));
+        bitEqual("geglu", FAST.geglu(q), ONE_THREAD.geglu(q));
+    }
+
+    static void bitEqual(String what, Tensor a, Tensor b) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(b.data(), a.data(), what + ": 2 threads differ from 1");
     }
 
     static Tensor random(long seed, int... shape) {

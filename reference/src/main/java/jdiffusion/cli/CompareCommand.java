@@ -68,6 +68,9 @@ public final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Checks.atLeast("--steps", steps, 1);
+        Checks.atLeast("--num-images", numImages, 1);
+        if (batch != null) Checks.atLeast("--batch", batch, 1);
         Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model));
         Backend backend = backendOptions.create();
         Conditioning all = conditioningOptions.resolve(p, Math.max(1, numImages));

@@ -66,6 +66,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Checks.atLeast("--steps", steps, 1);
+        Checks.atLeast("--num-images", numImages, 1);
+        if (batch != null) Checks.atLeast("--batch", batch, 1);
         int bs = batch == null ? numImages : batch;
         Pipeline p = Pipeline.load(resolveModel(model));
         Backend backend = backendOptions.create();

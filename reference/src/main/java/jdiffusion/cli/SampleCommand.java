@@ -57,7 +57,7 @@ public final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
+        Checks.atLeast("--steps", steps, 1);
         Pipeline p = Pipeline.load(model);
         Tensor xT;
         try (SafeTensorsFile f = SafeTensorsFile.open(noise)) {

@@ -131,11 +131,8 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 double mean = sum(X, start, len) / len;
                 double var = sumSquaredDeviation(X, start, len, (float) mean) / len;
                 float inv = (float) (1.0 / Math.sqrt(var + eps));
-                for (int ch = g * cpg; ch < (g + 1) * cpg; ch++) {
-                    float scale = inv * G[ch], shift = (float) (B[ch] - mean * inv * G[ch]);
-                    int off = (b * c + ch) * spatial;
-                    affine(X, O, off, spatial, scale, shift, silu);
-                }
+                for (int ch = g * cpg; ch < (g + 1) * cpg; ch++)
+                    affine(X, O, (b * c + ch) * spatial, spatial, (float) mean, inv * G[ch], B[ch], silu);
             }
         });
         return out;
@@ -172,18 +169,22 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return total;
     }
 
-    /** o = x·scale + shift, then SiLU if asked. */
-    private static void affine(float[] x, float[] o, int off, int len, float scale, float shift, boolean silu) {
+    /**
+     * o = (x − center)·scale + shift, then SiLU if asked (centering first keeps precision when a group's
+     * variance is tiny and the scale huge). The scalar tail computes exactly what a vector lane does (same
+     * operations, same {@link FastMath}), so an element's bits do not depend on whether it falls in a
+     * vector or in the tail of a thread's chunk.
+     */
+    private static void affine(float[] x, float[] o, int off, int len, float center, float scale, float shift, boolean silu) {
+        FloatVector c = FloatVector.broadcast(S, center), sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
         int i = 0;
-        FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
         for (; i + L <= len; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, off + i).fma(sc, sh);
-            if (silu) v = v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
-            v.intoArray(o, off + i);
+            FloatVector v = FloatVector.fromArray(S, x, off + i).sub(c).fma(sc, sh);
+            (silu ? FastMath.silu(v) : v).intoArray(o, off + i);
         }
         for (; i < len; i++) {
-            float v = Math.fma(x[off + i], scale, shift);
-            o[off + i] = silu ? (float) (v / (1.0 + Math.exp(-v))) : v;
+            float v = Math.fma(x[off + i] - center, scale, shift);
+            o[off + i] = silu ? FastMath.silu(v) : v;
         }
     }
 
@@ -215,7 +216,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor silu(Tensor x) {
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data();
-        par.forRange(x.numel(), 16384, (i0, i1) -> affine(X, O, i0, i1 - i0, 1f, 0f, true));
+        par.forRange(x.numel(), 16384, (i0, i1) -> affine(X, O, i0, i1 - i0, 0f, 1f, 0f, true));
         return out;
     }
 
@@ -273,7 +274,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         }
         double sum = 0;
         for (int j = 0; j < tk; j++) {
-            row[j] = (float) Math.exp(row[j] - max);
+            row[j] = FastMath.exp(row[j] - max);
             sum += row[j];
         }
         java.util.Arrays.fill(acc, 0f);
@@ -328,7 +329,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data(), Vv = v.data();
         par.forRange(n * c, 16, (p0, p1) -> {
-            for (int p = p0; p < p1; p++) affine(X, O, p * spatial, spatial, 1f, Vv[p], false);
+            for (int p = p0; p < p1; p++) affine(X, O, p * spatial, spatial, 0f, 1f, Vv[p], false);
         });
         return out;
     }

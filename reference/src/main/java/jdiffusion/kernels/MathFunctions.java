@@ -1,12 +1,15 @@
 package jdiffusion.kernels;
 
-/** Scalar math the kernels share: the one definition of SiLU, GELU (exact, erf-based) and erf. */
+/**
+ * Scalar math the kernels share: the one definition of SiLU, GELU (exact, erf-based) and erf. Uses
+ * StrictMath (fdlibm, bit-exact everywhere) so results never depend on the JIT tier.
+ */
 public final class MathFunctions {
     private MathFunctions() {
     }
 
     public static float silu(float x) {
-        return (float) (x / (1.0 + Math.exp(-x)));
+        return (float) (x / (1.0 + StrictMath.exp(-x)));
     }
 
     /** PyTorch's default (exact) GELU: x/2 · (1 + erf(x/√2)). */
@@ -37,7 +40,7 @@ public final class MathFunctions {
             // erfc x = e^{-x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
             double f = ax;
             for (int k = 60; k >= 1; k--) f = ax + (k / 2.0) / f;
-            r = 1.0 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+            r = 1.0 - StrictMath.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
         }
         return x < 0 ? -r : r;
     }

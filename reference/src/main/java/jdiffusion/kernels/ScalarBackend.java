@@ -144,7 +144,7 @@ public final class ScalarBackend implements Backend {
                     }
                     double sum = 0;
                     for (int j = 0; j < tk; j++) {
-                        scores[j] = Math.exp(scores[j] - max);
+                        scores[j] = StrictMath.exp(scores[j] - max);
                         sum += scores[j];
                     }
                     for (int e = 0; e < d; e++) {

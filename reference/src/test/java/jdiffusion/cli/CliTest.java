@@ -1,0 +1,135 @@
+package jdiffusion.cli;
+
+import jdiffusion.Golden;
+import jdiffusion.weights.SafeTensorsFile;
+import jdiffusion.weights.SafeTensorsWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CLI as a user runs it: parity through `forward`, determinism of `generate`, clear errors for bad input. */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        CommandLine cl = Main.commandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest(name = "forward {0}")
+    @ValueSource(strings = {"unet2d-tiny", "unet2d-ddpm-cifar-layout", "unet2dcond-sd15-layout", "unet2dcond-sd2-layout", "vae-sd-layout"})
+    void forwardMatchesDiffusers(String model) {
+        Path out = tmp.resolve("out.safetensors");
+        Run r = run("forward", "--model", Golden.path(model).toString(), "--input", Golden.path(model, "io.safetensors").toString(),
+                "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensorsFile got = SafeTensorsFile.open(out); SafeTensorsFile want = SafeTensorsFile.open(Golden.path(model, "io.safetensors"))) {
+            double e = Golden.relL2(got.floats("out"), want.floats("out"));
+            assertTrue(e <= 1e-4, model + ": relative L2 " + e);
+        }
+    }
+
+    /** Same seed, model and settings → identical output bytes, across runs and for 1 vs 2 threads (a stochastic sampler). */
+    @Test
+    void generateIsDeterministicAcrossRunsAndThreadCounts() throws IOException {
+        List<byte[]> pngs = new ArrayList<>();
+        for (String threads : new String[]{"1", "2", "2"}) {
+            Path png = tmp.resolve("g" + pngs.size() + ".png");
+            Run r = run("generate", "--model", Golden.path("unet2d-tiny").toString(), "--scheduler", "ddpm", "--steps", "6",
+                    "--num-images", "3", "--batch", "2", "--seed", "7", "--threads", threads, "--out", png.toString());
+            assertEquals(0, r.code(), r.err());
+            pngs.add(Files.readAllBytes(png));
+        }
+        assertArrayEquals(pngs.get(0), pngs.get(1), "1 vs 2 threads");
+        assertArrayEquals(pngs.get(1), pngs.get(2), "two runs");
+        Path other = tmp.resolve("other.png");
+        assertEquals(0, run("generate", "--model", Golden.path("unet2d-tiny").toString(), "--scheduler", "ddpm", "--steps", "6",
+                "--num-images", "3", "--seed", "8", "--out", other.toString()).code());
+        assertNotEquals(new String(pngs.get(0)), new String(Files.readAllBytes(other)), "another seed gives other images");
+    }
+
+    @Test
+    void sampleTrajectoryIsBitIdenticalForOneAndTwoThreads() {
+        float[][] outs = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            Path out = tmp.resolve("s" + k + ".safetensors");
+            Run r = run("sample", "--model", Golden.path("unet2dcond-sd15-layout").toString(), "--scheduler", "dpmpp2m", "--steps", "5",
+                    "--noise", Golden.path("pipeline", "unet2dcond-sd15-layout-dpmpp2m-20.safetensors").toString(),
+                    "--cond", Golden.path("pipeline", "unet2dcond-sd15-layout-dpmpp2m-20.safetensors").toString(), "--guidance", "7.5",
+                    "--threads", String.valueOf(k + 1), "--output", out.toString());
+            assertEquals(0, r.code(), r.err());
+            try (SafeTensorsFile f = SafeTensorsFile.open(out)) {
+                outs[k] = f.floats("out");
+            }
+        }
+        assertArrayEquals(outs[0], outs[1]);
+    }
+
+    private void assertError(Run r, String... fragments) {
+        assertNotEquals(0, r.code(), "should fail: " + r.out());
+        String all = r.err() + r.out();
+        for (String f : fragments) assertTrue(all.contains(f), "message should mention '" + f + "':\n" + all);
+    }
+
+    @Test
+    void badInputGivesClearErrors() throws IOException {
+        String tiny = Golden.path("unet2d-tiny").toString();
+        Path noise = Golden.path("pipeline", "unet2d-tiny-ddim-20.safetensors");
+        assertError(run("generate", "--model", tiny, "--steps", "0"), "--steps", "at least 1");
+        assertError(run("generate", "--model", tiny, "--scheduler", "plms"), "plms");
+        assertError(run("generate", "--model", tiny, "--steps", "abc"), "--steps", "abc");
+        assertError(run("generate", "--model", tiny, "--backend", "gpu"), "gpu");
+        assertError(run("generate", "--model", tiny, "--threads", "0"), "--threads");
+        assertError(run("generate", "--model", tiny, "--accel", "magic"), "magic");
+        assertError(run("generate", "--model", tiny, "--class", "Coat"), "unconditional");
+        assertError(run("generate", "--model", tmp.resolve("nowhere").toString()), "nowhere", "does not exist");
+        assertError(run("generate", "--model", tiny, "--accel", "adaptive", "--max-skip", "-1"), "C_max");
+        assertError(run("generate", "--model", tiny, "--accel", "deepcache", "--interval", "0"), "interval");
+        assertError(run("generate", "--model", tiny, "--accel", "mixed-res", "--beta", "1.5"), "β");
+        assertError(run("generate", "--model", tiny, "--eta", "0.5", "--scheduler", "euler"), "--eta");
+        // a noise file without x_T: names the file and the key
+        Path bad = tmp.resolve("bad.safetensors");
+        new SafeTensorsWriter().put("latents", new int[]{1}, new float[]{0}).write(bad);
+        assertError(run("sample", "--model", tiny, "--steps", "2", "--noise", bad.toString(), "--output", tmp.resolve("o.safetensors").toString()),
+                "bad.safetensors", "x_T");
+        // a scheduler config with an unknown option
+        Path cfg = tmp.resolve("scheduler_config.json");
+        Files.writeString(cfg, "{\"_class_name\":\"DDIMScheduler\",\"warp_speed\":9}");
+        assertError(run("sample", "--model", tiny, "--steps", "2", "--noise", noise.toString(), "--scheduler-config", cfg.toString(),
+                "--output", tmp.resolve("o.safetensors").toString()), "scheduler_config.json", "warp_speed");
+        // conditional model without conditioning
+        assertError(run("sample", "--model", Golden.path("unet2dcond-sd15-layout").toString(), "--steps", "2", "--noise",
+                Golden.path("pipeline", "unet2dcond-sd15-layout-ddim-20.safetensors").toString(), "--output", tmp.resolve("o.safetensors").toString()),
+                "conditional", "--cond");
+        // a truncated weights file inside a model folder
+        Path model = Files.createDirectories(tmp.resolve("broken"));
+        Files.copy(Golden.path("unet2d-tiny", "config.json"), model.resolve("config.json"));
+        byte[] w = Files.readAllBytes(Golden.path("unet2d-tiny", "diffusion_pytorch_model.safetensors"));
+        Files.write(model.resolve("diffusion_pytorch_model.safetensors"), java.util.Arrays.copyOf(w, w.length / 2));
+        assertError(run("generate", "--model", model.toString()), "diffusion_pytorch_model.safetensors", "truncated");
+        assertEquals(0, run("generate", "--help").code());
+    }
+}
