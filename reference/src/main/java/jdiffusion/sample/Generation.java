@@ -37,6 +37,7 @@ public record Generation(Tensor images, List<Trace> traces) {
         for (int b = 0, first = 0; first < s.images(); b++, first += s.batch()) {
             int k = Math.min(s.batch(), s.images() - first);
             Scheduler scheduler = schedulers.get();
+            scheduler.setTimesteps(s.steps());   // init_noise_sigma depends on the run's sigmas (Euler)
             Tensor xT = initialLatent(rng, p, first, k, scheduler.initNoiseSigma());
             Conditioning cond = all == null ? null : new Conditioning(all.cond().slice0(first, k),
                     all.uncond() == null ? null : all.uncond().slice0(first, k), all.guidance());

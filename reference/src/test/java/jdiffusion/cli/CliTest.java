@@ -88,6 +88,38 @@ class CliTest {
         assertArrayEquals(outs[0], outs[1]);
     }
 
+    /** A Stable-Diffusion-style pipeline folder (unet/, vae/, scheduler/) loads as a whole and generates decoded images. */
+    @Test
+    void pipelineFolderGeneratesDecodedImages() throws IOException {
+        Path pipe = Files.createDirectories(tmp.resolve("sd-like"));
+        Files.writeString(pipe.resolve("model_index.json"), """
+                {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+                 "vae": ["diffusers", "AutoencoderKL"], "scheduler": ["diffusers", "PNDMScheduler"],
+                 "safety_checker": [null, null], "requires_safety_checker": false}""");
+        for (String[] c : new String[][]{{"unet", "unet2dcond-sd15-layout"}, {"vae", "vae-sd-layout"}}) {
+            Path d = Files.createDirectories(pipe.resolve(c[0]));
+            Files.copy(Golden.path(c[1], "config.json"), d.resolve("config.json"));
+            Files.copy(Golden.path(c[1], "diffusion_pytorch_model.safetensors"), d.resolve("diffusion_pytorch_model.safetensors"));
+        }
+        Files.createDirectories(pipe.resolve("scheduler"));
+        Files.writeString(pipe.resolve("scheduler/scheduler_config.json"), """
+                {"_class_name": "PNDMScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+                 "num_train_timesteps": 1000, "skip_prk_steps": true, "steps_offset": 1, "set_alpha_to_one": false, "clip_sample": false}""");
+        Path cond = tmp.resolve("cond.safetensors");
+        try (SafeTensorsFile g = SafeTensorsFile.open(Golden.path("pipeline", "unet2dcond-sd15-layout-ddim-20.safetensors"))) {
+            new SafeTensorsWriter().put("cond", g.entry("cond").intShape(), g.floats("cond"))
+                    .put("uncond", g.entry("uncond").intShape(), g.floats("uncond")).write(cond);
+        }
+        Path png = tmp.resolve("sd.png");
+        Run r = run("generate", "--model", pipe.toString(), "--scheduler", "euler", "--steps", "4", "--num-images", "2",
+                "--cond", cond.toString(), "--out", png.toString());
+        assertEquals(0, r.code(), r.err());
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        // 16×16 latents decode to 32×32 images (one VAE upsampling level), shown at 4× in a 2×1 grid
+        assertEquals(2 * (32 * 4 + 2) + 2, img.getWidth());
+        assertEquals(32 * 4 + 4, img.getHeight());
+    }
+
     private void assertError(Run r, String... fragments) {
         assertNotEquals(0, r.code(), "should fail: " + r.out());
         String all = r.err() + r.out();
