@@ -24,8 +24,8 @@ public final class Golden {
 
     /** The shared golden folder if present, else (outside CI) the small copy bundled with the tests. */
     public static Path dir() {
-        String p = System.getProperty("jdiffusion.golden");
-        if (p == null || p.isBlank()) p = System.getenv("JDIFFUSION_GOLDEN");
+        String p = System.getenv("JDIFFUSION_GOLDEN");                      // the environment wins (CI sets it)
+        if (p == null || p.isBlank()) p = System.getProperty("jdiffusion.golden");
         if (p == null || p.isBlank()) p = "../shared/golden";
         Path dir = Path.of(p).toAbsolutePath().normalize();
         if (Files.isDirectory(dir)) return dir;
@@ -35,6 +35,20 @@ public final class Golden {
         if (mini != null) return mini;
         Assumptions.abort(msg);
         return null;
+    }
+
+    /** The shared LPIPS folder (JDIFFUSION_LPIPS, -Djdiffusion.lpips, ../shared/lpips); skips (fails under CI) when absent. */
+    public static Path lpipsDir() {
+        String p = System.getenv("JDIFFUSION_LPIPS");
+        if (p == null || p.isBlank()) p = System.getProperty("jdiffusion.lpips");
+        if (p == null || p.isBlank()) p = "../shared/lpips";
+        Path d = Path.of(p).toAbsolutePath().normalize();
+        if (!Files.isDirectory(d)) {
+            String msg = "LPIPS weights not found at " + d + " (set JDIFFUSION_LPIPS or -Djdiffusion.lpips=DIR)";
+            if (ci()) Assertions.fail(msg + " — required under CI=true");
+            Assumptions.abort(msg);
+        }
+        return d;
     }
 
     /** reference/src/test/resources/golden-mini as copied to the test class path (null if not a directory). */

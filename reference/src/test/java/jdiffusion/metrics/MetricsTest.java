@@ -21,13 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MetricsTest {
 
     static Path lpipsDir() {
-        String p = System.getProperty("jdiffusion.lpips", "../shared/lpips");
-        Path d = Path.of(p);
-        if (!Files.isDirectory(d)) {
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) throw new AssertionError("LPIPS weights missing at " + d);
-            org.junit.jupiter.api.Assumptions.abort("LPIPS weights not found at " + d.toAbsolutePath() + " (-Djdiffusion.lpips=DIR)");
-        }
-        return d;
+        return Golden.lpipsDir();
     }
 
     static Tensor png(Path p) throws IOException {
