@@ -55,6 +55,10 @@ final class Device implements AutoCloseable {
     enum Kernel {
         LINEAR(Kernels::linear, Kernels.WG_GEMM),
         CONV2D(Kernels::conv2d, Kernels.WG_GEMM),
+        LINEAR_DIRECT(Kernels::linearDirect, Kernels.WG_DIRECT),
+        CONV2D_DIRECT(Kernels::conv2dDirect, Kernels.WG_DIRECT),
+        IM2COL(Kernels::im2col, Kernels.WG_ELEM),
+        GEMM_DOT(Kernels::gemmDot, Kernels.WG_DIRECT),
         GROUP_NORM(Kernels::groupNorm, Kernels.WG_NORM),
         LAYER_NORM(Kernels::layerNorm, Kernels.WG_LAYER_NORM),
         ATTENTION(Kernels::attention, Kernels.ATT_BQ),
@@ -98,6 +102,7 @@ final class Device implements AutoCloseable {
     private TornadoExecutionResult last;
     private boolean closed;
     private final long[] launches = new long[Kernel.values().length];
+    private final long[] launchNanos = new long[Kernel.values().length];
     private long uploads, uploadedFloats, downloads, downloadedFloats, collections;
 
     /**
@@ -171,6 +176,11 @@ final class Device implements AutoCloseable {
 
     String deviceDescription() {
         return device.getDescription();
+    }
+
+    /** Whether the device is a CPU (OpenCL CL_DEVICE_TYPE_CPU, e.g. PoCL). */
+    boolean isCpu() {
+        return device.getDeviceType() == uk.ac.manchester.tornado.api.enums.TornadoDeviceType.CPU;
     }
 
     long maxAllocBytes() {
@@ -311,11 +321,13 @@ final class Device implements AutoCloseable {
         long global = roundUp(Math.max(threads, 1), k.local);
         if (global > Integer.MAX_VALUE) throw new IllegalArgumentException(k + ": grid of " + global + " work-items is too large");
         grids[i].setGlobalWork(global, 1, 1);
+        long t0 = System.nanoTime();
         try {
             last = plan.withGraph(graphOf[i]).execute();
         } catch (RuntimeException e) {
             throw new KernelFailure(k.name().toLowerCase(), e);
         }
+        launchNanos[i] += System.nanoTime() - t0;
         launches[i]++;
     }
 
@@ -333,7 +345,9 @@ final class Device implements AutoCloseable {
         sb.append(String.format("pool %.1f MB, in use %.1f MB, peak %.1f MB, %d free ranges; uploads %d (%.1f MB), downloads %d (%.1f MB), forced GCs %d; launches:",
                 alloc.capacity() * 4e-6, alloc.used() * 4e-6, alloc.peak() * 4e-6, alloc.freeRanges(), uploads, uploadedFloats * 4e-6,
                 downloads, downloadedFloats * 4e-6, collections));
-        for (Kernel k : Kernel.values()) if (launches[k.ordinal()] > 0) sb.append(' ').append(k.name().toLowerCase()).append('=').append(launches[k.ordinal()]);
+        for (Kernel k : Kernel.values())
+            if (launches[k.ordinal()] > 0)
+                sb.append(String.format(" %s=%d (%.0f ms)", k.name().toLowerCase(), launches[k.ordinal()], launchNanos[k.ordinal()] / 1e6));
         return sb.toString();
     }
 

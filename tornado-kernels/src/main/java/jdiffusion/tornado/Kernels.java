@@ -24,7 +24,7 @@ public final class Kernels {
     }
 
     /** Work-group sizes. */
-    public static final int WG_GEMM = 256, WG_NORM = 256, WG_LAYER_NORM = 128, WG_ELEM = 256, WG_TRANSPOSE = 256;
+    public static final int WG_GEMM = 256, WG_DIRECT = 64, WG_NORM = 256, WG_LAYER_NORM = 128, WG_ELEM = 256, WG_TRANSPOSE = 256;
     /** GEMM tile: 64×64 outputs per work-group (4×4 per thread), K in steps of 16. */
     public static final int TILE = 64, TK = 16;
     /** Attention: queries per work-group, capacity of the K and V tiles (floats each), keys per tile at most. */
@@ -272,6 +272,314 @@ public final class Kernels {
             int bi = gp / ohw;
             int pix = gp - bi * ohw;
             p.set(oOff + (bi * cout + co) * ohw + pix, v + b);
+        }
+    }
+
+    /**
+     * conv2d without local memory or barriers ("direct" variant, for CPU OpenCL devices): each work-item
+     * computes one output pixel for 8 consecutive output channels, walking (ci, ky, kx) and reading the
+     * input once per step for all 8. Consecutive work-items take consecutive pixels, so input reads are
+     * contiguous across work-items (the OpenCL compiler vectorises the work-item loop) and weight reads are
+     * the same for the whole group.
+     * ip: N, Cin, H, W, Cout, KH, KW, stride, padTop, padLeft, OH, OW, xOff, wOff, bOff (-1: none), oOff
+     */
+    public static void conv2dDirect(KernelContext ctx, FloatArray p, IntArray ip, FloatArray fp) {
+        int nb = ip.get(0);
+        int cin = ip.get(1);
+        int h = ip.get(2);
+        int w = ip.get(3);
+        int cout = ip.get(4);
+        int kh = ip.get(5);
+        int kw = ip.get(6);
+        int stride = ip.get(7);
+        int pt = ip.get(8);
+        int pl = ip.get(9);
+        int oh = ip.get(10);
+        int ow = ip.get(11);
+        int xOff = ip.get(12);
+        int wOff = ip.get(13);
+        int bOff = ip.get(14);
+        int oOff = ip.get(15);
+        int ohw = oh * ow;
+        int np = nb * ohw;
+        int gid = ctx.globalIdx;
+        int cb = gid / np;
+        int gp = gid - cb * np;
+        int co0 = cb * 8;
+        if (co0 < cout) {
+            int k = cin * kh * kw;
+            int last = cout - 1 - co0;
+            int w1 = TornadoMath.min(1, last) * k;
+            int w2 = TornadoMath.min(2, last) * k;
+            int w3 = TornadoMath.min(3, last) * k;
+            int w4 = TornadoMath.min(4, last) * k;
+            int w5 = TornadoMath.min(5, last) * k;
+            int w6 = TornadoMath.min(6, last) * k;
+            int w7 = TornadoMath.min(7, last) * k;
+            int b = gp / ohw;
+            int pix = gp - b * ohw;
+            int oy = pix / ow;
+            int ox = pix - oy * ow;
+            float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
+            int wb = wOff + co0 * k;
+            for (int ci = 0; ci < cin; ci++) {
+                int xPlane = xOff + (b * cin + ci) * h * w;
+                for (int ky = 0; ky < kh; ky++) {
+                    int iy = oy * stride + ky - pt;
+                    boolean rowOk = iy >= 0 && iy < h;
+                    for (int kx = 0; kx < kw; kx++) {
+                        int ix = ox * stride + kx - pl;
+                        float xv = 0f;
+                        if (rowOk && ix >= 0 && ix < w) {
+                            xv = p.get(xPlane + iy * w + ix);
+                        }
+                        a0 += xv * p.get(wb);
+                        a1 += xv * p.get(wb + w1);
+                        a2 += xv * p.get(wb + w2);
+                        a3 += xv * p.get(wb + w3);
+                        a4 += xv * p.get(wb + w4);
+                        a5 += xv * p.get(wb + w5);
+                        a6 += xv * p.get(wb + w6);
+                        a7 += xv * p.get(wb + w7);
+                        wb++;
+                    }
+                }
+            }
+            int o = oOff + (b * cout + co0) * ohw + pix;
+            storeDirect(p, o, bOff, co0, cout, a0);
+            storeDirect(p, o + ohw, bOff, co0 + 1, cout, a1);
+            storeDirect(p, o + 2 * ohw, bOff, co0 + 2, cout, a2);
+            storeDirect(p, o + 3 * ohw, bOff, co0 + 3, cout, a3);
+            storeDirect(p, o + 4 * ohw, bOff, co0 + 4, cout, a4);
+            storeDirect(p, o + 5 * ohw, bOff, co0 + 5, cout, a5);
+            storeDirect(p, o + 6 * ohw, bOff, co0 + 6, cout, a6);
+            storeDirect(p, o + 7 * ohw, bOff, co0 + 7, cout, a7);
+        }
+    }
+
+    private static void storeDirect(FloatArray p, int o, int bOff, int co, int cout, float v) {
+        if (co < cout) {
+            float b = 0f;
+            if (bOff >= 0) {
+                b = p.get(bOff + co);
+            }
+            p.set(o, v + b);
+        }
+    }
+
+    /**
+     * linear without local memory ("direct" variant, for CPU OpenCL devices), on the once-transposed weight
+     * Wt [K, N]: each work-item computes one output column n for 8 consecutive rows. Consecutive
+     * work-items take consecutive columns, so Wt reads are contiguous across work-items and X reads are the
+     * same for the whole group.  ip: M, N, K, xOff, wtOff, bOff (-1: none), oOff
+     */
+    public static void linearDirect(KernelContext ctx, FloatArray p, IntArray ip, FloatArray fp) {
+        int m = ip.get(0);
+        int n = ip.get(1);
+        int k = ip.get(2);
+        int xOff = ip.get(3);
+        int wtOff = ip.get(4);
+        int bOff = ip.get(5);
+        int oOff = ip.get(6);
+        int gid = ctx.globalIdx;
+        int rb = gid / n;
+        int col = gid - rb * n;
+        int r0 = rb * 8;
+        if (r0 < m) {
+            int last = m - 1 - r0;
+            int x0 = xOff + r0 * k;
+            int x1 = x0 + TornadoMath.min(1, last) * k;
+            int x2 = x0 + TornadoMath.min(2, last) * k;
+            int x3 = x0 + TornadoMath.min(3, last) * k;
+            int x4 = x0 + TornadoMath.min(4, last) * k;
+            int x5 = x0 + TornadoMath.min(5, last) * k;
+            int x6 = x0 + TornadoMath.min(6, last) * k;
+            int x7 = x0 + TornadoMath.min(7, last) * k;
+            float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
+            int wi = wtOff + col;
+            for (int kk = 0; kk < k; kk++) {
+                float wv = p.get(wi);
+                a0 += p.get(x0 + kk) * wv;
+                a1 += p.get(x1 + kk) * wv;
+                a2 += p.get(x2 + kk) * wv;
+                a3 += p.get(x3 + kk) * wv;
+                a4 += p.get(x4 + kk) * wv;
+                a5 += p.get(x5 + kk) * wv;
+                a6 += p.get(x6 + kk) * wv;
+                a7 += p.get(x7 + kk) * wv;
+                wi += n;
+            }
+            float b = 0f;
+            if (bOff >= 0) {
+                b = p.get(bOff + col);
+            }
+            int o = oOff + r0 * n + col;
+            p.set(o, a0 + b);
+            if (last >= 1) {
+                p.set(o + n, a1 + b);
+            }
+            if (last >= 2) {
+                p.set(o + 2 * n, a2 + b);
+            }
+            if (last >= 3) {
+                p.set(o + 3 * n, a3 + b);
+            }
+            if (last >= 4) {
+                p.set(o + 4 * n, a4 + b);
+            }
+            if (last >= 5) {
+                p.set(o + 5 * n, a5 + b);
+            }
+            if (last >= 6) {
+                p.set(o + 6 * n, a6 + b);
+            }
+            if (last >= 7) {
+                p.set(o + 7 * n, a7 + b);
+            }
+        }
+    }
+
+    /**
+     * im2col for the DOT variant: X̂[p, k] = x[b, ci, oy·s + ky − pt, ox·s + kx − pl] (0 outside), one row of
+     * K = Cin·KH·KW values per output pixel p = (b, oy, ox), so that a convolution becomes dot products of
+     * contiguous rows. ip: N, Cin, H, W, KH, KW, stride, padTop, padLeft, OH, OW, xOff, colOff
+     */
+    public static void im2col(KernelContext ctx, FloatArray p, IntArray ip, FloatArray fp) {
+        int nb = ip.get(0);
+        int cin = ip.get(1);
+        int h = ip.get(2);
+        int w = ip.get(3);
+        int kh = ip.get(4);
+        int kw = ip.get(5);
+        int stride = ip.get(6);
+        int pt = ip.get(7);
+        int pl = ip.get(8);
+        int oh = ip.get(9);
+        int ow = ip.get(10);
+        int xOff = ip.get(11);
+        int colOff = ip.get(12);
+        int khw = kh * kw;
+        int k = cin * khw;
+        int ohw = oh * ow;
+        int gid = ctx.globalIdx;
+        // one work-item per (pixel, input channel): the KH·KW values of that channel's patch
+        if (gid < nb * ohw * cin) {
+            int gp = gid / cin;
+            int ci = gid - gp * cin;
+            int b = gp / ohw;
+            int pix = gp - b * ohw;
+            int oy = pix / ow;
+            int ox = pix - oy * ow;
+            int src = xOff + (b * cin + ci) * h * w;
+            int dst = colOff + gp * k + ci * khw;
+            for (int ky = 0; ky < kh; ky++) {
+                int iy = oy * stride + ky - pt;
+                for (int kx = 0; kx < kw; kx++) {
+                    int ix = ox * stride + kx - pl;
+                    float v = 0f;
+                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                        v = p.get(src + iy * w + ix);
+                    }
+                    p.set(dst + ky * kw + kx, v);
+                }
+            }
+        }
+    }
+
+    /**
+     * The DOT variant's GEMM, for CPU OpenCL devices: C[m, n] = Σ_k A[m, k] · B[n, k] with both operands
+     * row-major along k, so each work-item's inner loop is 16 dot products over contiguous memory, which
+     * the device compiler vectorises (SIMD over k). A work-item computes a 4×4 block. No local memory.
+     * Output layout: mode 0 row-major O[m·N + n] (+ bias[n]); mode 1 convolution layout with m = output
+     * channel and n = (b, pixel): O[(b·M + m)·S + pixel] (+ bias[m]), S = pixels per image.
+     * ip: M, N, K, aOff, bOff, biasOff (-1: none), oOff, mode, S
+     */
+    public static void gemmDot(KernelContext ctx, FloatArray p, IntArray ip, FloatArray fp) {
+        int m = ip.get(0);
+        int n = ip.get(1);
+        int k = ip.get(2);
+        int aOff = ip.get(3);
+        int bOff = ip.get(4);
+        int biasOff = ip.get(5);
+        int oOff = ip.get(6);
+        int mode = ip.get(7);
+        int s = ip.get(8);
+        int nBlocks = (n + 3) / 4;
+        int gid = ctx.globalIdx;
+        int mb = gid / nBlocks;
+        int nb = gid - mb * nBlocks;
+        int m0 = mb * 4;
+        int n0 = nb * 4;
+        if (m0 < m) {
+            int ml = m - 1 - m0;
+            int nl = n - 1 - n0;
+            int a0 = aOff + m0 * k;
+            int a1 = a0 + TornadoMath.min(1, ml) * k;
+            int a2 = a0 + TornadoMath.min(2, ml) * k;
+            int a3 = a0 + TornadoMath.min(3, ml) * k;
+            int b0 = bOff + n0 * k;
+            int b1 = b0 + TornadoMath.min(1, nl) * k;
+            int b2 = b0 + TornadoMath.min(2, nl) * k;
+            int b3 = b0 + TornadoMath.min(3, nl) * k;
+            float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
+            float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+            float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
+            float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+            for (int kk = 0; kk < k; kk++) {
+                float x0 = p.get(a0 + kk);
+                float x1 = p.get(a1 + kk);
+                float x2 = p.get(a2 + kk);
+                float x3 = p.get(a3 + kk);
+                float y0 = p.get(b0 + kk);
+                float y1 = p.get(b1 + kk);
+                float y2 = p.get(b2 + kk);
+                float y3 = p.get(b3 + kk);
+                c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+                c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+                c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+                c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+            }
+            storeDot(p, ip, m0, n0, c00);
+            storeDot(p, ip, m0, n0 + 1, c01);
+            storeDot(p, ip, m0, n0 + 2, c02);
+            storeDot(p, ip, m0, n0 + 3, c03);
+            storeDot(p, ip, m0 + 1, n0, c10);
+            storeDot(p, ip, m0 + 1, n0 + 1, c11);
+            storeDot(p, ip, m0 + 1, n0 + 2, c12);
+            storeDot(p, ip, m0 + 1, n0 + 3, c13);
+            storeDot(p, ip, m0 + 2, n0, c20);
+            storeDot(p, ip, m0 + 2, n0 + 1, c21);
+            storeDot(p, ip, m0 + 2, n0 + 2, c22);
+            storeDot(p, ip, m0 + 2, n0 + 3, c23);
+            storeDot(p, ip, m0 + 3, n0, c30);
+            storeDot(p, ip, m0 + 3, n0 + 1, c31);
+            storeDot(p, ip, m0 + 3, n0 + 2, c32);
+            storeDot(p, ip, m0 + 3, n0 + 3, c33);
+        }
+    }
+
+    private static void storeDot(FloatArray p, IntArray ip, int row, int col, float v) {
+        int m = ip.get(0);
+        int n = ip.get(1);
+        if (row < m && col < n) {
+            int biasOff = ip.get(5);
+            int oOff = ip.get(6);
+            if (ip.get(7) == 0) {
+                float b = 0f;
+                if (biasOff >= 0) {
+                    b = p.get(biasOff + col);
+                }
+                p.set(oOff + row * n + col, v + b);
+            } else {
+                float b = 0f;
+                if (biasOff >= 0) {
+                    b = p.get(biasOff + row);
+                }
+                int s = ip.get(8);
+                int bi = col / s;
+                int pix = col - bi * s;
+                p.set(oOff + (bi * m + row) * s + pix, v + b);
+            }
         }
     }
 

@@ -32,7 +32,18 @@ import java.util.WeakHashMap;
  * index as listed by {@code tornado --devices}, default the TornadoVM default device).
  */
 public final class TornadoBackend implements Backend, AutoCloseable {
+    /**
+     * How conv2d and linear run: TILED stages 64×64 tiles of both operands in local memory (the GPU
+     * design); DIRECT has no local memory or barriers and blocks 8 outputs per work-item in registers
+     * (what a CPU OpenCL device such as PoCL runs fastest, see README.md). AUTO picks DIRECT on CPU devices.
+     */
+    public enum Gemm { AUTO, TILED, DIRECT, DOT }
+
     private final Device dev;
+    private volatile boolean direct;
+    private volatile boolean dot;
+    /** transposed linear weights Wt [in, out] for the DIRECT variant, by identity of the host storage */
+    private final Map<float[], Device.Buf> transposed = new WeakHashMap<>();
     /** device copies of parameter tensors, by identity of their host storage */
     private final Map<float[], Device.Buf> params = new WeakHashMap<>();
     /** device copies of other host inputs, by identity, with the checksum of their contents */
@@ -43,17 +54,32 @@ public final class TornadoBackend implements Backend, AutoCloseable {
 
     /** Starts TornadoVM on the configured device (the CLI's {@code --backend tornado}). */
     public TornadoBackend() {
-        this(poolFloatsFromProperty());
+        this(poolFloatsFromProperty(), Gemm.valueOf(System.getProperty("jdiffusion.tornado.gemm", "auto").trim().toUpperCase(Locale.ROOT)));
     }
 
-    /** @param poolFloats size of the device memory pool, in floats */
-    public TornadoBackend(long poolFloats) {
+    /**
+     * @param poolFloats size of the device memory pool, in floats
+     * @param gemm       conv2d/linear kernel variant
+     */
+    public TornadoBackend(long poolFloats, Gemm gemm) {
         requireTornado();
         try {
             this.dev = new Device(poolFloats, System.getProperty("jdiffusion.tornado.device"));
         } catch (RuntimeException | LinkageError e) {
             throw new IllegalStateException("TornadoVM could not set up a device: " + e, e);
         }
+        setGemm(gemm);
+    }
+
+    /** Switches the conv2d/linear variant (AUTO: DIRECT on a CPU device, TILED elsewhere). */
+    public void setGemm(Gemm gemm) {
+        this.direct = gemm == Gemm.DIRECT;
+        this.dot = gemm == Gemm.DOT || (gemm == Gemm.AUTO && dev.isCpu());
+    }
+
+    /** The conv2d/linear variant in use. */
+    public Gemm gemm() {
+        return dot ? Gemm.DOT : direct ? Gemm.DIRECT : Gemm.TILED;
     }
 
     static void requireTornado() {
@@ -117,6 +143,7 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         synchronized (this) {
             params.clear();
             inputs.clear();
+            transposed.clear();
         }
         dev.close();
     }
@@ -153,6 +180,29 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         }
     }
 
+    /** W^T [in, out] of a linear weight W [out, in], made on the device once per host weight. */
+    private Device.Buf transposedParam(Tensor w) {
+        DeviceBuffer d = w.device();
+        if (d instanceof Device.Buf b && b.device == dev) return transposeOnDevice(b, w.dim(0), w.dim(1));
+        float[] host = w.data();
+        synchronized (this) {
+            Device.Buf t = transposed.get(host);
+            if (t == null) {
+                t = transposeOnDevice(dev.upload(host), w.dim(0), w.dim(1));
+                transposed.put(host, t);
+            }
+            return t;
+        }
+    }
+
+    private Device.Buf transposeOnDevice(Device.Buf src, int rows, int cols) {
+        Device.Buf o = dev.allocate(rows * cols);
+        int tilesR = ceil(rows, Kernels.TT), tilesC = ceil(cols, Kernels.TT);
+        dev.launch(Device.Kernel.TRANSPOSE, new int[]{1, rows, cols, src.offset, o.offset, tilesR, tilesC}, new float[0],
+                (long) tilesR * tilesC * Kernels.WG_TRANSPOSE);
+        return o;
+    }
+
     private static long checksum(float[] a) {
         long h = 0x9E3779B97F4A7C15L ^ a.length;
         for (float v : a) h = (h ^ Float.floatToRawIntBits(v)) * 0x100000001B3L + 0x632BE59BD9B4E019L;
@@ -180,6 +230,19 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         Device.Buf xb = in(x), wb = param(w), bb = bias == null ? null : param(bias);
         Device.Buf o = dev.allocate(n * cout * oh * ow);
         long np = (long) n * oh * ow;
+        if (dot) {
+            int k = cin * kh * kw;
+            Device.Buf col = dev.allocate((int) np * k);
+            dev.launch(Device.Kernel.IM2COL, new int[]{n, cin, h, wd, kh, kw, stride, pt, pl, oh, ow, xb.offset, col.offset}, new float[0], np * cin);
+            dev.launch(Device.Kernel.GEMM_DOT, new int[]{cout, (int) np, k, wb.offset, col.offset, bb == null ? -1 : bb.offset, o.offset, 1, oh * ow},
+                    new float[0], (long) ceil(cout, 4) * ceil((int) np, 4));
+            return out(o, n, cout, oh, ow);
+        }
+        if (direct) {
+            dev.launch(Device.Kernel.CONV2D_DIRECT, new int[]{n, cin, h, wd, cout, kh, kw, stride, pt, pl, oh, ow,
+                    xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset}, new float[0], (long) ceil(cout, 8) * np);
+            return out(o, n, cout, oh, ow);
+        }
         int tilesM = ceil(cout, Kernels.TILE), tilesN = (int) ((np + Kernels.TILE - 1) / Kernels.TILE);
         dev.launch(Device.Kernel.CONV2D, new int[]{n, cin, h, wd, cout, kh, kw, stride, pt, pl, oh, ow,
                 xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, tilesN}, new float[0], (long) tilesM * tilesN * Kernels.WG_GEMM);
@@ -192,8 +255,24 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         int k = w.dim(1), nOut = w.dim(0), rows = x.numel() / k;
         int[] s = x.shape();
         s[s.length - 1] = nOut;
-        Device.Buf xb = in(x), wb = param(w), bb = bias == null ? null : param(bias);
-        Device.Buf o = dev.allocate(rows * nOut);
+        Device.Buf xb = in(x), bb = bias == null ? null : param(bias);
+        Device.Buf o;
+        if (dot) {
+            Device.Buf wb = param(w);
+            o = dev.allocate(rows * nOut);
+            dev.launch(Device.Kernel.GEMM_DOT, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, 0, 0},
+                    new float[0], (long) ceil(rows, 4) * ceil(nOut, 4));
+            return out(o, s);
+        }
+        if (direct) {
+            Device.Buf wt = transposedParam(w);
+            o = dev.allocate(rows * nOut);
+            dev.launch(Device.Kernel.LINEAR_DIRECT, new int[]{rows, nOut, k, xb.offset, wt.offset, bb == null ? -1 : bb.offset, o.offset},
+                    new float[0], (long) ceil(rows, 8) * nOut);
+            return out(o, s);
+        }
+        Device.Buf wb = param(w);
+        o = dev.allocate(rows * nOut);
         int tilesM = ceil(rows, Kernels.TILE), tilesN = ceil(nOut, Kernels.TILE);
         dev.launch(Device.Kernel.LINEAR, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, tilesN},
                 new float[0], (long) tilesM * tilesN * Kernels.WG_GEMM);

@@ -10,10 +10,12 @@ import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.layout.ModelFolder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,10 +27,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GoldenTornadoTest {
 
-    @ParameterizedTest(name = "{0} on tornado")
-    @ValueSource(strings = {"unet2d-tiny", "unet2d-ddpm-cifar-layout", "unet2dcond-sd15-layout", "unet2dcond-sd2-layout"})
-    void unetMatchesDiffusers(String name) {
+    static Stream<Arguments> cases() {
+        return Stream.of("unet2d-tiny", "unet2d-ddpm-cifar-layout", "unet2dcond-sd15-layout", "unet2dcond-sd2-layout")
+                .flatMap(c -> Stream.of(TornadoBackend.Gemm.DOT, TornadoBackend.Gemm.TILED, TornadoBackend.Gemm.DIRECT).map(g -> Arguments.of(c, g)));
+    }
+
+    @ParameterizedTest(name = "{0} on tornado, {1} conv/linear")
+    @MethodSource("cases")
+    void unetMatchesDiffusers(String name, TornadoBackend.Gemm gemm) {
         TornadoBackend backend = SharedBackend.get();
+        backend.setGemm(gemm);
+        try {
+            forward(name, backend, gemm);
+        } finally {
+            backend.setGemm(TornadoBackend.Gemm.AUTO);
+        }
+    }
+
+    private static void forward(String name, TornadoBackend backend, TornadoBackend.Gemm gemm) {
         UNet unet = UNet.load(ModelFolder.open(Golden.path(name)));
         try (SafeTensorsFile io = SafeTensorsFile.open(Golden.path(name, "io.safetensors"))) {
             Tensor sample = Golden.tensor(io, "sample");
@@ -61,7 +77,7 @@ class GoldenTornadoTest {
             }
             double eo = Golden.relL2(host, io.floats("out"));
             report.append(String.format("  %-16s %.2e%n", "out", eo));
-            System.out.printf("%s on tornado (%d intermediates, first pass incl. uploads %.0f ms):%n%s", name, checked, ms, report);
+            System.out.printf("%s on tornado/%s (%d intermediates, first pass incl. uploads %.0f ms):%n%s", name, gemm, checked, ms, report);
             assertTrue(checked > 0, "golden file has no intermediates");
             assertTrue(eo <= 1e-4 && worst <= 1e-4, name + " on tornado exceeds 1e-4:\n" + report);
         }

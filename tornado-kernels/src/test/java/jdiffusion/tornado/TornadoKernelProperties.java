@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The worst error per kernel is printed at the end.
  */
 @PropertyDefaults(tries = 40)
+@SuppressWarnings("unused")
 class TornadoKernelProperties {
     static final double TOL = 1e-4;
     static final Backend SCALAR = new ScalarBackend();
@@ -35,6 +36,21 @@ class TornadoKernelProperties {
 
     static TornadoBackend tornado() {
         return SharedBackend.get();
+    }
+
+    @Provide
+    Arbitrary<TornadoBackend.Gemm> gemms() {
+        return Arbitraries.of(TornadoBackend.Gemm.TILED, TornadoBackend.Gemm.DIRECT, TornadoBackend.Gemm.DOT);
+    }
+
+    /** Runs {@code op} with the given conv2d/linear variant, then restores the default (AUTO). */
+    static Tensor with(TornadoBackend.Gemm g, java.util.function.Supplier<Tensor> op) {
+        tornado().setGemm(g);
+        try {
+            return op.get();
+        } finally {
+            tornado().setGemm(TornadoBackend.Gemm.AUTO);
+        }
     }
 
     static void agree(String what, Tensor got, Tensor ref) {
@@ -65,28 +81,32 @@ class TornadoKernelProperties {
 
     /** 3×3 pad 1 (stride 1 and 2, and the asymmetric bottom/right padding of downsample_padding=0) and 1×1. */
     @Property
-    void conv2d(@ForAll("convs") Conv c) {
+    void conv2d(@ForAll("convs") Conv c, @ForAll("gemms") TornadoBackend.Gemm g) {
         Tensor x = random(c.seed(), c.n(), c.cin(), c.h(), c.w());
         Tensor wt = random(c.seed() + 1, c.cout(), c.cin(), c.k(), c.k());
         Tensor b = c.seed() % 5 == 0 ? null : random(c.seed() + 2, c.cout());
         int pad = c.k() == 3 ? 1 : 0;
         int pt = c.asym() ? 0 : pad, pb = c.asym() ? 1 : pad;
         Statistics.label("kernel").collect(c.k() + "x" + c.k() + " stride " + c.stride() + (c.asym() ? " asym-pad" : ""));
-        agree("conv2d", tornado().conv2d(x, wt, b, c.stride(), pt, pt, pb, pb), SCALAR.conv2d(x, wt, b, c.stride(), pt, pt, pb, pb));
+        Statistics.label("variant").collect(g);
+        agree("conv2d " + g.name().toLowerCase(), with(g, () -> tornado().conv2d(x, wt, b, c.stride(), pt, pt, pb, pb)),
+                SCALAR.conv2d(x, wt, b, c.stride(), pt, pt, pb, pb));
     }
 
     @Property
-    void linear(@ForAll("rows") int rows, @ForAll("features") int in, @ForAll("features") int out, @ForAll boolean bias, @ForAll long seed) {
+    void linear(@ForAll("rows") int rows, @ForAll("features") int in, @ForAll("features") int out, @ForAll boolean bias, @ForAll long seed,
+                @ForAll("gemms") TornadoBackend.Gemm g) {
         Tensor x = random(seed, rows, in), w = random(seed + 1, out, in), b = bias ? random(seed + 2, out) : null;
         Statistics.label("tiles").collect(((rows + 63) / 64) + "x" + ((out + 63) / 64));
-        agree("linear", tornado().linear(x, w, b), SCALAR.linear(x, w, b));
+        agree("linear " + g.name().toLowerCase(), with(g, () -> tornado().linear(x, w, b)), SCALAR.linear(x, w, b));
     }
 
     /** linear on a 3-D token tensor, as the transformer uses it */
     @Property(tries = 15)
-    void linearTokens(@ForAll("small") int batch, @ForAll("tokens") int t, @ForAll("features") int in, @ForAll("features") int out, @ForAll long seed) {
+    void linearTokens(@ForAll("small") int batch, @ForAll("tokens") int t, @ForAll("features") int in, @ForAll("features") int out, @ForAll long seed,
+                      @ForAll("gemms") TornadoBackend.Gemm g) {
         Tensor x = random(seed, batch, t, in), w = random(seed + 1, out, in), b = random(seed + 2, out);
-        agree("linear", tornado().linear(x, w, b), SCALAR.linear(x, w, b));
+        agree("linear " + g.name().toLowerCase(), with(g, () -> tornado().linear(x, w, b)), SCALAR.linear(x, w, b));
     }
 
     @Provide
@@ -199,7 +219,7 @@ class TornadoKernelProperties {
      */
     @Property(tries = 20)
     void deviceResidentChain(@ForAll("small") int n, @ForAll("groups") int groups, @ForAll("small") int perGroup, @ForAll("side") int side,
-                             @ForAll long seed) {
+                             @ForAll long seed, @ForAll("gemms") TornadoBackend.Gemm variant) {
         TornadoBackend t = tornado();
         int c = groups * perGroup, co = c + 3;
         Tensor x = random(seed, n, c, side, side), g = random(seed + 1, c), b = random(seed + 2, c);
@@ -211,6 +231,6 @@ class TornadoKernelProperties {
             Tensor skip = be.conv2d(x, sc, null, 1, 0, 0, 0, 0);
             return be.scale(be.add(h, skip), 0.5f);
         };
-        agree("chain (resnet)", net.apply(t), net.apply(SCALAR));
+        agree("chain (resnet)", with(variant, () -> net.apply(t)), net.apply(SCALAR));
     }
 }
