@@ -351,6 +351,13 @@ final class Device implements AutoCloseable {
         return sb.toString();
     }
 
+    /** {uploads, downloads, kernel launches} so far. */
+    synchronized long[] counters() {
+        long l = 0;
+        for (long v : launches) l += v;
+        return new long[]{uploads, downloads, l};
+    }
+
     synchronized long usedFloats() {
         release();
         return alloc.used();

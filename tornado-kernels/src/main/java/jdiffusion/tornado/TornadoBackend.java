@@ -133,6 +133,11 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         return dev.stats();
     }
 
+    /** Host→device uploads, device→host downloads and kernel launches so far: {uploads, downloads, launches}. */
+    public long[] transferCounters() {
+        return dev.counters();
+    }
+
     /** Floats of the pool currently held by live tensors. */
     public long deviceFloatsInUse() {
         return dev.usedFloats();
