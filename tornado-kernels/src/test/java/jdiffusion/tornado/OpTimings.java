@@ -97,7 +97,7 @@ class OpTimings {
     void table() throws Exception {
         String arch = System.getProperty("jdiffusion.bench.arch", "ddpm-cifar10");
         int batch = Integer.getInteger("jdiffusion.bench.batch", 1);
-        int reps = Integer.getInteger("jdiffusion.bench.reps", 5);
+        int reps = Integer.getInteger("jdiffusion.bench.reps", 7);
         UNet unet = Architectures.random(arch, 1);
         int s = unet.sampleSize();
         Tensor x = SharedBackend.random(7, batch, unet.inChannels(), s, s);
@@ -107,9 +107,11 @@ class OpTimings {
         List<Call> calls = record(unet, x, ts, ctx);
 
         TornadoBackend tornado = SharedBackend.get();
+        TornadoBackend.Gemm[] variants = {TornadoBackend.Gemm.DOT, TornadoBackend.Gemm.DIRECT, TornadoBackend.Gemm.TILED};
         int threads = Runtime.getRuntime().availableProcessors();
         try (CpuBackend cpu = new CpuBackend(threads)) {
-            Map<String, double[]> perOp = new LinkedHashMap<>();   // op -> {calls, tornado ms, cpu ms}
+            // per op: {calls, cpu ms, tornado ms per variant...}; conv2d/linear depend on the variant, the rest do not
+            Map<String, double[]> perOp = new LinkedHashMap<>();
             Map<String, double[]> distinct = new LinkedHashMap<>();
             for (Call c : calls) {
                 double[] tc = distinct.get(c.key());
@@ -120,50 +122,61 @@ class OpTimings {
                     Object[] dev = host.clone();
                     for (int i = 0; i < dev.length; i++)
                         if (dev[i] instanceof Tensor t && !isParam(c.op(), i)) dev[i] = tornado.scale(t, 1f);
-                    tc = new double[]{time(tornado, c.method(), dev, reps), time(cpu, c.method(), host, reps)};
+                    tc = new double[1 + variants.length];
+                    tc[0] = time(cpu, c.method(), host, reps);
+                    boolean gemm = c.op().equals("conv2d") || c.op().equals("linear");
+                    for (int v = 0; v < variants.length; v++) {
+                        if (!gemm && v > 0) {
+                            tc[1 + v] = tc[1];
+                            continue;
+                        }
+                        tornado.setGemm(variants[v]);
+                        tc[1 + v] = time(tornado, c.method(), dev, reps);
+                    }
+                    tornado.setGemm(TornadoBackend.Gemm.AUTO);
                     distinct.put(c.key(), tc);
-                    System.out.printf("  %-18s %-40s tornado %8.3f ms   cpu %8.3f ms%n", c.op(), c.shapes(), tc[0], tc[1]);
+                    System.out.printf("  %-18s %-40s cpu %8.3f ms   tornado %s%n", c.op(), c.shapes(), tc[0],
+                            gemm ? String.format("dot %8.3f  direct %8.3f  tiled %8.3f ms", tc[1], tc[2], tc[3]) : String.format("%8.3f ms", tc[1]));
                 }
-                double[] acc = perOp.computeIfAbsent(c.op(), k -> new double[3]);
+                double[] acc = perOp.computeIfAbsent(c.op(), k -> new double[2 + variants.length]);
                 acc[0]++;
-                acc[1] += tc[0];
-                acc[2] += tc[1];
+                for (int i = 0; i < tc.length; i++) acc[1 + i] += tc[i];
             }
             // launch overhead: the smallest kernel
             Tensor one = tornado.scale(Tensor.zeros(1), 1f);
-            double launch = time(tornado, Backend.class.getMethod("scale", Tensor.class, float.class), new Object[]{one, 2f}, 50);
+            double launch = time(tornado, Backend.class.getMethod("scale", Tensor.class, float.class), new Object[]{one, 2f}, 51);
 
-            // whole forward passes
-            Ctx tc = new Ctx(tornado), cc = new Ctx(cpu);
-            unet.forward(tc, x, ts, ctx).data();       // weights uploaded, everything compiled
-            unet.forward(cc, x, ts, ctx);
-            double[] ft = new double[reps], fc = new double[reps];
-            for (int i = 0; i < reps; i++) {
-                Tensor xi = SharedBackend.random(100 + i, x.shape());
-                long t0 = System.nanoTime();
-                unet.forward(tc, xi, ts, ctx).data();
-                ft[i] = (System.nanoTime() - t0) / 1e6;
-                t0 = System.nanoTime();
-                unet.forward(cc, xi, ts, ctx).data();
-                fc[i] = (System.nanoTime() - t0) / 1e6;
+            // whole forward passes: cpu, then tornado with each variant
+            double[] fwd = new double[1 + variants.length];
+            fwd[0] = forward(unet, new Ctx(cpu), x, ts, ctx, reps);
+            for (int v = 0; v < variants.length; v++) {
+                tornado.setGemm(variants[v]);
+                fwd[1 + v] = forward(unet, new Ctx(tornado), x, ts, ctx, reps);
             }
-            Arrays.sort(ft);
-            Arrays.sort(fc);
+            tornado.setGemm(TornadoBackend.Gemm.AUTO);
 
             StringBuilder md = new StringBuilder();
-            md.append(String.format("Architecture `%s`, batch %d, %dx%d, %d backend calls per forward pass. Device: %s. CPU backend: %d threads.%n%n",
-                    arch, batch, s, s, calls.size(), tornado.deviceDescription(), threads));
-            md.append("| op | calls | tornado ms (sum) | cpu ms (sum) | tornado / cpu |\n|---|---:|---:|---:|---:|\n");
-            double st = 0, sc = 0;
+            md.append(String.format("Architecture `%s` (random weights), batch %d, %dx%d: %d backend calls per forward pass.%n", arch, batch, s, s, calls.size()));
+            md.append(String.format("Device: %s. CPU backend: %d threads. Median of %d runs per distinct call, summed over the pass.%n%n",
+                    tornado.deviceDescription(), threads, reps));
+            md.append("| op | calls | cpu ms | tornado ms | tornado / cpu |\n|---|---:|---:|---:|---:|\n");
+            double sc = 0, st = 0;
             for (var e : perOp.entrySet()) {
                 double[] a = e.getValue();
-                st += a[1];
-                sc += a[2];
-                md.append(String.format("| %s | %d | %.1f | %.1f | %.2f |%n", e.getKey(), (int) a[0], a[1], a[2], a[1] / a[2]));
+                sc += a[1];
+                st += a[2];
+                md.append(String.format("| %s | %d | %.1f | %.1f | %.2f |%n", e.getKey(), (int) a[0], a[1], a[2], a[2] / a[1]));
             }
-            md.append(String.format("| **sum of ops** | %d | %.1f | %.1f | %.2f |%n", calls.size(), st, sc, st / sc));
-            md.append(String.format("| **whole forward** (median of %d) | | %.1f | %.1f | %.2f |%n%n", reps, ft[reps / 2], fc[reps / 2], ft[reps / 2] / fc[reps / 2]));
-            md.append(String.format("Launch overhead (1-element `scale`, median of 50): %.3f ms per kernel.%n", launch));
+            md.append(String.format("| **sum of ops** | %d | %.1f | %.1f | %.2f |%n", calls.size(), sc, st, st / sc));
+            md.append(String.format("| **whole forward pass** | | %.1f | %.1f | %.2f |%n%n", fwd[0], fwd[1], fwd[1] / fwd[0]));
+            md.append("conv2d and linear by kernel variant (sum over the pass, ms; whole forward pass with that variant):\n\n");
+            md.append("| variant | conv2d | linear | whole forward |\n|---|---:|---:|---:|\n");
+            md.append(String.format("| cpu backend | %.1f | %.1f | %.1f |%n", perOp.get("conv2d")[1], perOp.get("linear")[1], fwd[0]));
+            for (int v = 0; v < variants.length; v++)
+                md.append(String.format("| tornado %s%s | %.1f | %.1f | %.1f |%n", variants[v].name().toLowerCase(),
+                        v == 0 ? " (default on CPU devices)" : v == 2 ? " (default on GPUs)" : "",
+                        perOp.get("conv2d")[2 + v], perOp.get("linear")[2 + v], fwd[1 + v]));
+            md.append(String.format("%nLaunch overhead (1-element `scale`, median of 51): %.3f ms per kernel.%n", launch));
             System.out.println();
             System.out.println(md);
             System.out.println(tornado.stats());
@@ -171,6 +184,20 @@ class OpTimings {
             Files.createDirectories(outFile.getParent());
             Files.writeString(outFile, md.toString());
         }
+    }
+
+    /** Median ms of whole forward passes, input on the host, output read back; after one warm-up pass. */
+    static double forward(UNet unet, Ctx c, Tensor x, float[] ts, Tensor ctx, int reps) {
+        unet.forward(c, x, ts, ctx).data();
+        double[] ms = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            Tensor xi = SharedBackend.random(100 + i, x.shape());
+            long t0 = System.nanoTime();
+            unet.forward(c, xi, ts, ctx).data();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms[reps / 2];
     }
 
     /** Argument positions that hold parameters (weights, biases, norm affines) in the Backend methods. */
