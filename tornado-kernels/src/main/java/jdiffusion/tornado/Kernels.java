@@ -442,7 +442,9 @@ public final class Kernels {
     /**
      * im2col for the DOT variant: X̂[p, k] = x[b, ci, oy·s + ky − pt, ox·s + kx − pl] (0 outside), one row of
      * K = Cin·KH·KW values per output pixel p = (b, oy, ox), so that a convolution becomes dot products of
-     * contiguous rows. ip: N, Cin, H, W, KH, KW, stride, padTop, padLeft, OH, OW, xOff, colOff
+     * contiguous rows. Only the pixels [p0, p0 + count) are gathered (row p − p0), so that large convolutions go
+     * through a bounded scratch buffer in chunks.
+     * ip: N, Cin, H, W, KH, KW, stride, padTop, padLeft, OH, OW, xOff, colOff, p0, count
      */
     public static void im2col(KernelContext ctx, FloatArray p, IntArray ip, FloatArray fp) {
         int nb = ip.get(0);
@@ -461,17 +463,20 @@ public final class Kernels {
         int khw = kh * kw;
         int k = cin * khw;
         int ohw = oh * ow;
+        int p0 = ip.get(13);
+        int count = ip.get(14);
         int gid = ctx.globalIdx;
         // one work-item per (pixel, input channel): the KH·KW values of that channel's patch
-        if (gid < nb * ohw * cin) {
-            int gp = gid / cin;
-            int ci = gid - gp * cin;
+        if (gid < count * cin) {
+            int lp = gid / cin;
+            int ci = gid - lp * cin;
+            int gp = p0 + lp;
             int b = gp / ohw;
             int pix = gp - b * ohw;
             int oy = pix / ow;
             int ox = pix - oy * ow;
             int src = xOff + (b * cin + ci) * h * w;
-            int dst = colOff + gp * k + ci * khw;
+            int dst = colOff + lp * k + ci * khw;
             for (int ky = 0; ky < kh; ky++) {
                 int iy = oy * stride + ky - pt;
                 for (int kx = 0; kx < kw; kx++) {
@@ -491,8 +496,8 @@ public final class Kernels {
      * row-major along k, so each work-item's inner loop is 16 dot products over contiguous memory, which
      * the device compiler vectorises (SIMD over k). A work-item computes a 4×4 block. No local memory.
      * Output layout: mode 0 row-major O[m·N + n] (+ bias[n]); mode 1 convolution layout with m = output
-     * channel and n = (b, pixel): O[(b·M + m)·S + pixel] (+ bias[m]), S = pixels per image.
-     * ip: M, N, K, aOff, bOff, biasOff (-1: none), oOff, mode, S
+     * channel and n = (b, pixel) − nBase: O[(b·M + m)·S + pixel] (+ bias[m]), S = pixels per image.
+     * ip: M, N, K, aOff, bOff, biasOff (-1: none), oOff, mode, S, nBase
      */
     public static void gemmDot(KernelContext ctx, FloatArray p, IntArray ip, FloatArray fp) {
         int m = ip.get(0);
@@ -576,8 +581,9 @@ public final class Kernels {
                     b = p.get(biasOff + row);
                 }
                 int s = ip.get(8);
-                int bi = col / s;
-                int pix = col - bi * s;
+                int gcol = col + ip.get(9);
+                int bi = gcol / s;
+                int pix = gcol - bi * s;
                 p.set(oOff + (bi * m + row) * s + pix, v + b);
             }
         }

@@ -39,6 +39,9 @@ public final class TornadoBackend implements Backend, AutoCloseable {
      */
     public enum Gemm { AUTO, TILED, DIRECT, DOT }
 
+    /** Scratch bound of the DOT variant's im2col: 16 M floats (64 MB); larger convolutions run in pixel chunks. */
+    private volatile long dotScratchFloats = 1L << 24;
+
     private final Device dev;
     private volatile boolean direct;
     private volatile boolean dot;
@@ -75,6 +78,11 @@ public final class TornadoBackend implements Backend, AutoCloseable {
     public void setGemm(Gemm gemm) {
         this.direct = gemm == Gemm.DIRECT;
         this.dot = gemm == Gemm.DOT || (gemm == Gemm.AUTO && dev.isCpu());
+    }
+
+    /** Bounds the DOT variant's im2col scratch (tests use a tiny bound to exercise the chunking). */
+    void setDotScratchFloats(long floats) {
+        this.dotScratchFloats = floats;
     }
 
     /** The conv2d/linear variant in use. */
@@ -236,11 +244,17 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         Device.Buf o = dev.allocate(n * cout * oh * ow);
         long np = (long) n * oh * ow;
         if (dot) {
+            // im2col in chunks of pixels, so that the scratch stays bounded (a 3×3 conv's columns are 9× its input)
             int k = cin * kh * kw;
-            Device.Buf col = dev.allocate((int) np * k);
-            dev.launch(Device.Kernel.IM2COL, new int[]{n, cin, h, wd, kh, kw, stride, pt, pl, oh, ow, xb.offset, col.offset}, new float[0], np * cin);
-            dev.launch(Device.Kernel.GEMM_DOT, new int[]{cout, (int) np, k, wb.offset, col.offset, bb == null ? -1 : bb.offset, o.offset, 1, oh * ow},
-                    new float[0], (long) ceil(cout, 4) * ceil((int) np, 4));
+            int chunk = (int) Math.max(1, Math.min(np, dotScratchFloats / k));
+            Device.Buf col = dev.allocate(chunk * k);
+            for (int p0 = 0; p0 < np; p0 += chunk) {
+                int count = (int) Math.min(chunk, np - p0);
+                dev.launch(Device.Kernel.IM2COL, new int[]{n, cin, h, wd, kh, kw, stride, pt, pl, oh, ow, xb.offset, col.offset, p0, count},
+                        new float[0], (long) count * cin);
+                dev.launch(Device.Kernel.GEMM_DOT, new int[]{cout, count, k, wb.offset, col.offset, bb == null ? -1 : bb.offset, o.offset, 1, oh * ow, p0},
+                        new float[0], (long) ceil(cout, 4) * ceil(count, 4));
+            }
             return out(o, n, cout, oh, ow);
         }
         if (direct) {
@@ -265,7 +279,7 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         if (dot) {
             Device.Buf wb = param(w);
             o = dev.allocate(rows * nOut);
-            dev.launch(Device.Kernel.GEMM_DOT, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, 0, 0},
+            dev.launch(Device.Kernel.GEMM_DOT, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, 0, 0, 0},
                     new float[0], (long) ceil(rows, 4) * ceil(nOut, 4));
             return out(o, s);
         }

@@ -93,6 +93,28 @@ class TornadoKernelProperties {
                 SCALAR.conv2d(x, wt, b, c.stride(), pt, pt, pb, pb));
     }
 
+    /** The DOT variant's im2col in pixel chunks (scratch bound of a few rows), as large convolutions run. */
+    @Property(tries = 15)
+    void conv2dChunked(@ForAll("convs") Conv c, @ForAll("scratch") int scratch) {
+        Tensor x = random(c.seed(), c.n(), c.cin(), c.h(), c.w());
+        Tensor wt = random(c.seed() + 1, c.cout(), c.cin(), c.k(), c.k());
+        Tensor b = random(c.seed() + 2, c.cout());
+        int pad = c.k() == 3 ? 1 : 0;
+        int pt = c.asym() ? 0 : pad, pb = c.asym() ? 1 : pad;
+        tornado().setDotScratchFloats(scratch);
+        try {
+            agree("conv2d dot chunked", with(TornadoBackend.Gemm.DOT, () -> tornado().conv2d(x, wt, b, c.stride(), pt, pt, pb, pb)),
+                    SCALAR.conv2d(x, wt, b, c.stride(), pt, pt, pb, pb));
+        } finally {
+            tornado().setDotScratchFloats(1L << 24);
+        }
+    }
+
+    @Provide
+    Arbitrary<Integer> scratch() {
+        return Arbitraries.integers().between(1, 3000);
+    }
+
     @Property
     void linear(@ForAll("rows") int rows, @ForAll("features") int in, @ForAll("features") int out, @ForAll boolean bias, @ForAll long seed,
                 @ForAll("gemms") TornadoBackend.Gemm g) {
