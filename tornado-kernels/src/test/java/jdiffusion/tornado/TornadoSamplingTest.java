@@ -20,7 +20,6 @@ import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.config.SchedulerConfig;
 import jdiffusion.weights.layout.ModelFolder;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -86,33 +85,49 @@ class TornadoSamplingTest {
         }
     }
 
-    /** The user's path: the sample command with --backend tornado (a fresh backend from Backends.create). */
-    @Test
-    void sampleCommandWithTornadoBackend() throws IOException {
-        String name = "unet2d-tiny-ddim-20";
-        JsonNode spec = new ObjectMapper().readTree(Golden.path("pipeline", name + ".json").toFile());
+    /**
+     * The user's path: the sample command with --backend tornado (a fresh backend from Backends.create), on the
+     * golden diffusers runs: plain DDIM, DeepCache (cached module outputs stay device tensors across steps) and
+     * AdaptiveDiffusion (skipped steps reuse the previous raw output).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"pipeline/unet2d-tiny-ddim-20", "deepcache/unet2d-tiny-ddim-20-interval2-branch3",
+            "pipeline/unet2d-tiny-ddim-20-adaptive0.05"})
+    void sampleCommandWithTornadoBackend(String golden) throws IOException {
+        String[] parts = golden.split("/");
+        JsonNode spec = new ObjectMapper().readTree(Golden.path(parts[0], parts[1] + ".json").toFile());
         ObjectNode cfg = new ObjectMapper().createObjectNode();
         cfg.put("_class_name", "DDIMScheduler");
         cfg.setAll((ObjectNode) spec.get("scheduler_config"));
         Path sched = tmp.resolve("ddim.json");
         Files.writeString(sched, cfg.toString());
         Path out = tmp.resolve("out.safetensors");
+        Path goldenFile = Golden.path(parts[0], parts[1] + ".safetensors");
+        List<String> args = new java.util.ArrayList<>(List.of("sample", "--model", Golden.path(spec.get("model").asText()).toString(),
+                "--scheduler", "ddim", "--scheduler-config", sched.toString(), "--steps", spec.get("steps").asText(),
+                "--noise", goldenFile.toString(), "--output", out.toString(), "--backend", "tornado"));
+        if (spec.hasNonNull("deepcache"))
+            args.addAll(List.of("--accel", "deepcache", "--interval", spec.get("deepcache").get("interval").asText(),
+                    "--branch", spec.get("deepcache").get("branch_id").asText()));
+        if (spec.hasNonNull("adaptive"))
+            args.addAll(List.of("--accel", "adaptive", "--delta", spec.get("adaptive").get("delta").asText(),
+                    "--max-skip", spec.get("adaptive").get("max_skip").asText()));
         String old = System.getProperty("jdiffusion.tornado.memory");
-        System.setProperty("jdiffusion.tornado.memory", "64m");   // a second device in this JVM: keep it small
+        System.setProperty("jdiffusion.tornado.memory", "64m");   // another device in this JVM: keep it small
         int rc;
         try {
-            rc = Main.commandLine().execute(List.of("sample", "--model", Golden.path("unet2d-tiny").toString(), "--scheduler", "ddim",
-                    "--scheduler-config", sched.toString(), "--steps", "20", "--noise", Golden.path("pipeline", name + ".safetensors").toString(),
-                    "--output", out.toString(), "--backend", "tornado").toArray(String[]::new));
+            rc = Main.commandLine().execute(args.toArray(String[]::new));
         } finally {
             if (old == null) System.clearProperty("jdiffusion.tornado.memory");
             else System.setProperty("jdiffusion.tornado.memory", old);
         }
         assertEquals(0, rc, "sample --backend tornado failed");
-        try (SafeTensorsFile r = SafeTensorsFile.open(out); SafeTensorsFile g = SafeTensorsFile.open(Golden.path("pipeline", name + ".safetensors"))) {
+        try (SafeTensorsFile r = SafeTensorsFile.open(out); SafeTensorsFile g = SafeTensorsFile.open(goldenFile)) {
             double e = Golden.relL2(r.floats("out"), g.floats("out"));
-            System.out.printf("sample --backend tornado %s: out vs diffusers %.2e%n", name, e);
+            System.out.printf("sample --backend tornado %s: out vs diffusers %.2e, unet_calls %s (diffusers %s)%n", golden, e,
+                    r.floats("unet_calls")[0], g.contains("unet_calls") ? g.floats("unet_calls")[0] : "-");
             assertTrue(e <= 1e-4, "relative L2 " + e);
+            if (g.contains("unet_calls")) assertEquals(g.floats("unet_calls")[0], r.floats("unet_calls")[0], "unet_calls");
         }
     }
 }
