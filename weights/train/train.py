@@ -810,11 +810,16 @@ def cmd_bench(args):
                 step[0] += 1
         for _ in range(3):
             it()
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         for _ in range(args.n):
             it()
         spi = (time.time() - t0) / args.n
-        print(f"{name}: {spi:.3f} s/iteration (batch {spec['batch']}, {torch.get_num_threads()} threads)")
+        cpu = (time.process_time() - c0) / args.n
+        # On a shared machine wall time depends on the others' load; CPU seconds / threads approximates
+        # the wall time on an idle machine.
+        print(f"{name}: {spi:.3f} s/iteration wall, {cpu:.3f} CPU-s/iteration "
+              f"(~{cpu / torch.get_num_threads():.3f} s/it if idle; batch {spec['batch']}, "
+              f"{torch.get_num_threads()} threads)")
 
 
 def main():
