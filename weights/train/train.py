@@ -423,7 +423,8 @@ def train_diffusion(name, args, stop):
             csvlog.row(step=step, loss=f"{window_loss / window_n:.6f}", lr=f"{lr_at(spec, step - 1):.3g}",
                        s_per_iter=f"{spi:.3f}", train_hours=f"{train_seconds / 3600:.3f}",
                        time=datetime.datetime.now().isoformat(timespec="seconds"))
-            eta_h = (spec["iters"] - step) * spi / 3600
+            # whichever comes first: the iteration target or the training-time cap
+            eta_h = max(0.0, min((spec["iters"] - step) * spi, spec["max_hours"] * 3600 - train_seconds)) / 3600
             log(f"{name}: step {step}/{spec['iters']} loss {window_loss / window_n:.4f} "
                 f"{spi:.2f} s/it, ~{eta_h:.2f} h left")
             window_loss, window_n, window_t0 = 0.0, 0, time.time()
@@ -571,11 +572,12 @@ def export_diffusion(name):
             "usage": "encoder_hidden_states for class c = embeddings[c] ([tokens, dim]); "
                      "unconditional = embeddings[null_index]"})
     else:
-        sched = dict(SCHEDULER_CONFIG, _class_name="DDPMScheduler", _diffusers_version=DIFFUSERS_VERSION,
-                     variance_type="fixed_small")
+        # DDIM (as diffusers' DDIMPipeline): 50 deterministic steps give good samples; ancestral DDPM needs ~1000.
+        # The betas are the training ones, so `--scheduler ddpm --steps 1000` samples as in Ho et al.
+        sched = dict(SCHEDULER_CONFIG, _class_name="DDIMScheduler", _diffusers_version=DIFFUSERS_VERSION)
         _write_json(os.path.join(root, "model_index.json"), {
-            "_class_name": "DDPMPipeline", "_diffusers_version": DIFFUSERS_VERSION,
-            "unet": ["diffusers", "UNet2DModel"], "scheduler": ["diffusers", "DDPMScheduler"]})
+            "_class_name": "DDIMPipeline", "_diffusers_version": DIFFUSERS_VERSION,
+            "unet": ["diffusers", "UNet2DModel"], "scheduler": ["diffusers", "DDIMScheduler"]})
     _write_json(os.path.join(root, "scheduler", "scheduler_config.json"), sched)
 
     inputs = parity_inputs(net)
@@ -847,7 +849,9 @@ def main():
     p.add_argument("--model", nargs="+", required=True, choices=list(MODELS))
     args = ap.parse_args()
 
-    torch.set_num_threads(2)
+    # 2 threads on an idle machine; on a busy one a single thread per run wastes nothing at OpenMP barriers
+    # (two runs side by side, TRAIN_THREADS=1 each, then use both cores)
+    torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", "2")))
     if args.cmd == "train":
         cmd_train(args)
     elif args.cmd == "export":
