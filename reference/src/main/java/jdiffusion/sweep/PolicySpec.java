@@ -146,6 +146,16 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
                     if (k == 0 || k == f[i].length()) throw new IllegalArgumentException("'" + f[i] + "' is not a parameter (letter + number)");
                     kv.put(f[i].substring(0, k), Double.parseDouble(f[i].substring(k)));
                 }
+                String allowed = switch (f[0]) {
+                    case "ad" -> "dc";
+                    case "dc" -> "nbcp";
+                    case "mr" -> "bs";
+                    case "xa" -> "m";
+                    default -> throw new IllegalArgumentException("unknown method '" + f[0] + "'");
+                };
+                for (String k : kv.keySet())
+                    if (k.length() != 1 || allowed.indexOf(k.charAt(0)) < 0)
+                        throw new IllegalArgumentException("'" + k + "' is not a parameter of " + f[0]);
                 switch (f[0]) {
                     case "ad" -> ad = new Adaptive(kv.getOrDefault("d", 0.01), kv.getOrDefault("c", 4.0).intValue());
                     case "dc" -> dc = new Cache(kv.getOrDefault("n", 3.0).intValue(), kv.getOrDefault("b", 0.0).intValue(), nu,
