@@ -68,7 +68,7 @@ public final class PlanCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "best: %s  [%s]%n", best.id(), best.family());
         out.printf(Locale.ROOT, "      %s%n", best.label());
         out.printf(Locale.ROOT, "      %sMACs per image (%.1f%% of the reference, %.2fx), %.1f ms per image (%.2fx measured)%n",
-                Report.macsText(best.macsPerImage()), 100 * best.macFraction(), best.macSpeedup(), best.msPerImage(), best.timeSpeedup());
+                Report.macsText(best.macsPerImage()), 100 * best.macFraction(), best.macSpeedup(), best.latencyMs(), best.timeSpeedup());
         out.printf(Locale.ROOT, "      PSNR %s, SSIM %s, LPIPS %s, FD %s, accuracy %s%n", Report.format("psnr", best.metric("psnr")),
                 Report.format("ssim", best.ssim()), Report.format("lpips", best.lpips()), Report.format("fd", best.fd()), Report.format("accuracy", best.accuracy()));
         String modelArg = model != null ? model.toString() : "DIR";

@@ -23,7 +23,7 @@ import java.util.Map;
 /**
  * A sweep's folder: {@code rows.jsonl} (one finished configuration per line, appended and flushed as
  * each one finishes, so an interrupted sweep loses at most the configuration it was running),
- * {@code timing.jsonl} (batch-1 timing references), {@code sweep.json} (the settings that define the
+ * {@code sweep.json} (the settings that define the
  * images; a resumed sweep must match them) and {@code cache/} (reference images, grid samples).
  * A line cut short by an interruption is ignored when reading.
  */
@@ -32,7 +32,6 @@ public final class ResultStore {
 
     private final Path dir;
     private final Map<String, SweepRow> rows = new LinkedHashMap<>();
-    private final Map<String, Double> timing = new LinkedHashMap<>();
 
     private ResultStore(Path dir) {
         this.dir = dir;
@@ -47,7 +46,6 @@ public final class ResultStore {
             throw new UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e);
         }
         terminateLastLine(dir.resolve("rows.jsonl"));
-        terminateLastLine(dir.resolve("timing.jsonl"));
         for (JsonNode n : readLines(dir.resolve("rows.jsonl"))) {
             try {
                 SweepRow r = JSON.treeToValue(n, SweepRow.class);
@@ -56,7 +54,6 @@ public final class ResultStore {
                 System.err.println("note: ignoring an unreadable row in " + dir.resolve("rows.jsonl") + ": " + e.getMessage());
             }
         }
-        for (JsonNode n : readLines(dir.resolve("timing.jsonl"))) s.timing.put(n.path("key").asText(), n.path("ms_per_image").asDouble());
         return s;
     }
 
@@ -181,19 +178,6 @@ public final class ResultStore {
     public synchronized void append(SweepRow row) {
         rows.put(row.id(), row);
         appendLine(dir.resolve("rows.jsonl"), toLine(row));
-    }
-
-    public Double timing(String key) {
-        return timing.get(key);
-    }
-
-    public void putTiming(String key, double msPerImage, int images) {
-        timing.put(key, msPerImage);
-        ObjectNode n = JSON.createObjectNode();
-        n.put("key", key);
-        n.put("ms_per_image", msPerImage);
-        n.put("images", images);
-        appendLine(dir.resolve("timing.jsonl"), n.toString());
     }
 
     private static String toLine(Object o) {

@@ -31,9 +31,12 @@ import java.util.Map;
  *
  * <p>AdaptiveDiffusion decides once per batch (its criterion averages over the batch), so
  * configurations that contain it run one image per batch: every image (seed, class or prompt) gets its
- * own decisions, which the row's {@code runs} record for the skip distribution. Their time speedup is
- * taken against the reference's time per image at batch 1, measured on a few images ({@code timing.jsonl}),
- * because batching alone changes the time per image.
+ * own decisions, which the row's {@code runs} record for the skip distribution.
+ *
+ * <p>Time: each row's latency is the robust per-step-median estimate of {@link SweepRow#latencyMs()}
+ * (raw totals are kept too), and its time speedup is taken against the reference's latency measured by
+ * short probes right before and after the configuration, at its batch size (batching alone
+ * changes the time per image, and the load of a shared machine drifts over minutes).
  */
 public final class Sweep {
     private final Pipeline pipeline;
@@ -115,7 +118,7 @@ public final class Sweep {
 
     static String summary(SweepRow r) {
         if (r.failed()) return "failed: " + r.error();
-        StringBuilder sb = new StringBuilder(String.format("MACs %5.1f%% | %6.1f ms/img (%.2fx)", 100 * r.macFraction(), r.msPerImage(), r.timeSpeedup()));
+        StringBuilder sb = new StringBuilder(String.format("MACs %5.1f%% | %6.1f ms/img (%.2fx)", 100 * r.macFraction(), r.latencyMs(), r.timeSpeedup()));
         if (r.psnr() != null) sb.append(String.format(" | PSNR %.2f", r.psnr()));
         else if (r.identical()) sb.append(" | identical");
         if (r.lpips() != null) sb.append(String.format(" LPIPS %.4f", r.lpips()));
@@ -185,7 +188,7 @@ public final class Sweep {
         ResultStore.writeImages(store.referenceFile(c.scheduler()), g.images());
         ResultStore.writeImages(store.samplesFile(c.id()), samples(g.images()));
         Evaluator.Metrics m = evaluator.evaluate(g.images(), g.images(), set.classes());
-        SweepRow row = row(c, g, batch, m, null, g.totalMs() / set.images(), (System.nanoTime() - s0) / 1e9);
+        SweepRow row = row(c, g, batch, m, null, latency(g.traces(), batch, set.images()), (System.nanoTime() - s0) / 1e9);
         store.append(row);
         return row;
     }
@@ -200,10 +203,10 @@ public final class Sweep {
             refImages = ResultStore.readImages(store.referenceFile(c.scheduler()));
         }
         int runBatch = c.adaptive() ? 1 : batch;
-        double refMs = ref.msPerImage();
-        if (runBatch != batch) refMs = batchOneTiming(rc);
+        double before = referenceLatencyNow(rc, runBatch);
         long s0 = System.nanoTime();
         Generation g = generate(c, set.images(), runBatch);
+        double refMs = (before + referenceLatencyNow(rc, runBatch)) / 2;
         Evaluator.Metrics m = evaluator.evaluate(g.images(), refImages, set.classes());
         ResultStore.writeImages(store.samplesFile(c.id()), samples(g.images()));
         SweepRow row = row(c, g, runBatch, m, ref, refMs, (System.nanoTime() - s0) / 1e9);
@@ -211,17 +214,47 @@ public final class Sweep {
         return row;
     }
 
-    /** The reference's time per image at batch 1, measured once per scheduler on a few images. */
-    private double batchOneTiming(SweepConfig rc) {
-        String key = rc.id() + "#batch1";
-        Double have = store.timing(key);
-        if (have != null) return have;
-        int n = Math.min(4, set.images());
-        log.println("        (timing the reference at batch 1 on " + n + " images, for AdaptiveDiffusion's time speedup)");
-        Generation g = generate(rc, n, 1);
-        double ms = g.totalMs() / n;
-        store.putTiming(key, ms, n);
-        return ms;
+    /** Image-steps of each timing probe (at least 6 steps): about a second or two of sampling. */
+    static final int PROBE_IMAGE_STEPS = 48;
+
+    /**
+     * The reference's time per image at {@code runBatch}, measured now: full steps of one batch, their
+     * median time per image × the reference's steps. Probes run right before and right after each
+     * configuration and are averaged, so that the load other work puts on the machine, which drifts
+     * over seconds and minutes, weighs on both sides of the time speedup alike.
+     */
+    private double referenceLatencyNow(SweepConfig rc, int runBatch) {
+        int k = Math.min(runBatch, set.images());
+        int steps = Math.max(6, PROBE_IMAGE_STEPS / k);
+        SweepConfig probe = new SweepConfig(rc.scheduler(), steps, PolicySpec.FULL);
+        Generation g = generate(probe, k, k);
+        double[] perImage = g.traces().getFirst().records().stream().mapToDouble(r -> r.ms() / k).sorted().toArray();
+        double median = perImage.length % 2 == 1 ? perImage[perImage.length / 2] : (perImage[perImage.length / 2 - 1] + perImage[perImage.length / 2]) / 2;
+        return median * rc.steps();
+    }
+
+    /**
+     * Time per image, robust to other work on the machine: for each kind of step (the trace's action:
+     * full, partial, skipped, low-res full, ...) the median over all steps of that kind of the step's
+     * time per image in its run, summed over every step of every run, divided by the images.
+     */
+    static double latency(List<Trace> traces, int runBatch, int images) {
+        Map<String, List<Double>> perKind = new HashMap<>();
+        for (int b = 0; b < traces.size(); b++) {
+            int k = Math.min(runBatch, images - b * runBatch);
+            for (var r : traces.get(b).records()) perKind.computeIfAbsent(r.action(), a -> new ArrayList<>()).add(r.ms() / k);
+        }
+        Map<String, Double> median = new HashMap<>();
+        perKind.forEach((kind, v) -> {
+            double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            median.put(kind, a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2);
+        });
+        double total = 0;
+        for (int b = 0; b < traces.size(); b++) {
+            int k = Math.min(runBatch, images - b * runBatch);
+            for (var r : traces.get(b).records()) total += median.get(r.action()) * k;
+        }
+        return total / images;
     }
 
     private Tensor samples(Tensor images) {
@@ -247,11 +280,11 @@ public final class Sweep {
             low += pat.chars().filter(Character::isLowerCase).count();
         }
         int n = traces.size();
-        double macs = (double) g.totalMacs() / set.images(), ms = g.totalMs() / set.images();
+        double macs = (double) g.totalMacs() / set.images(), ms = g.totalMs() / set.images(), lat = latency(traces, runBatch, set.images());
         double refMacs = ref == null ? macs : ref.macsPerImage();
         String describe = c.policy().build(pipeline, new NoiseSource(0), c.steps()).describe();
         return new SweepRow(c.id(), c.scheduler(), c.steps(), c.family(), c.label(), describe, c.policy(), ref == null, set.images(), runBatch,
-                full / n, partial / n, skipped / n, low / n, macs, ms, refMs, macs / refMacs, refMacs / macs, refMs / ms,
+                full / n, partial / n, skipped / n, low / n, macs, ms, lat, refMs, macs / refMacs, refMacs / macs, refMs / lat,
                 m.identical(), m.psnr(), m.ssim(), m.lpips(), m.fd(), m.accuracy(), traces.getFirst().pattern(),
                 List.copyOf(runs), seconds, Instant.now().toString(), null);
     }

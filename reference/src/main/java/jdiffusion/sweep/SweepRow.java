@@ -15,8 +15,12 @@ import java.util.List;
  * @param batch         images per run (AdaptiveDiffusion configurations run one image per batch)
  * @param macFraction   MACs per image over the reference's
  * @param macSpeedup    reference MACs over this configuration's
- * @param refMsPerImage the reference's time per image at this configuration's batch size
- * @param timeSpeedup   refMsPerImage / msPerImage
+ * @param msPerImage    measured wall time of the sampling loop per image (total / images)
+ * @param latencyMs     the same, estimated robustly on a shared machine: per kind of step (full, partial,
+ *                      skipped, low-res …) the median time per image over all its steps, summed over the
+ *                      run's steps; a burst of other work moves a total but hardly a median
+ * @param refLatencyMs  the reference's latencyMs at this configuration's batch size
+ * @param timeSpeedup   refLatencyMs / latencyMs
  * @param identical     whether the images are bit-identical to the reference's (PSNR ∞)
  * @param psnr          dB vs the reference images (pooled MSE over all images), null if identical
  * @param lpips         mean LPIPS vs the reference images
@@ -31,7 +35,7 @@ import java.util.List;
 public record SweepRow(String id, String scheduler, int steps, String family, String label, String policy, PolicySpec spec,
                        boolean reference, int images, int batch,
                        double fullSteps, double partialSteps, double skippedSteps, double lowResSteps,
-                       double macsPerImage, double msPerImage, double refMsPerImage, double macFraction, double macSpeedup,
+                       double macsPerImage, double msPerImage, double latencyMs, double refLatencyMs, double macFraction, double macSpeedup,
                        double timeSpeedup,
                        boolean identical, Double psnr, Double ssim, Double lpips, Double fd, Double accuracy,
                        String pattern, List<RunRecord> runs, double seconds, String finished, String error) {
@@ -52,7 +56,7 @@ public record SweepRow(String id, String scheduler, int steps, String family, St
     /** A failed configuration, kept so that a resumed sweep does not retry it. */
     public static SweepRow failure(SweepConfig c, String error) {
         return new SweepRow(c.id(), c.scheduler(), c.steps(), c.family(), c.label(), null, c.policy(), false, 0, 0,
-                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null, null, null, null, null, null, 0, java.time.Instant.now().toString(), error);
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null, null, null, null, null, null, 0, java.time.Instant.now().toString(), error);
     }
 
     /** The value of a metric by name (psnr, ssim, lpips, fd, accuracy); null where absent. */

@@ -70,7 +70,7 @@ class SweepTest {
         assertEquals("ddim/full@4", ref.id());
         assertTrue(ref.identical());
         for (SweepRow row : rows) {
-            assertTrue(row.macsPerImage() > 0 && row.msPerImage() > 0, row.id());
+            assertTrue(row.macsPerImage() > 0 && row.msPerImage() > 0 && row.latencyMs() > 0, row.id());
             assertNull(row.fd(), "no classifier: no FD");
             assertNotNull(row.ssim());
         }
@@ -176,7 +176,7 @@ class SweepTest {
         SweepConfig c = SweepConfig.parse(id, "ddim");
         boolean ref = c.policy().full() && c.steps() == 50;
         return new SweepRow(c.id(), c.scheduler(), c.steps(), c.family(), c.label(), c.policy().label(), c.policy(), ref, 8, 8,
-                c.steps(), 0, 0, 0, macs, ms, 100, macs / 100e6, 100e6 / macs, 100 / ms, ref, ref ? null : 30.0, 0.9, lpips, fd, null,
+                c.steps(), 0, 0, 0, macs, ms, ms, 100, macs / 100e6, 100e6 / macs, 100 / ms, ref, ref ? null : 30.0, 0.9, lpips, fd, null,
                 "F", List.of(), 1, "now", null);
     }
 
