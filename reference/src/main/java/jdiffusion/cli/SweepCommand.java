@@ -56,7 +56,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--reference-steps", defaultValue = "50", description = "Steps of the full-step reference per scheduler (default 50).")
     int referenceSteps;
 
-    @Option(names = "--seeds", description = "Images per class/prompt (unconditional: images). Default 64 unconditional / 6 per class; --quick: 8 / 1.")
+    @Option(names = "--seeds", description = "Images per class/prompt (unconditional: images). Default 64 unconditional / 4 per class; --quick: 8 / 1.")
     Integer seeds;
 
     @Option(names = "--seed", defaultValue = "0", description = "Base seed: image j starts from the noise of (seed, j) in every configuration.")
@@ -101,7 +101,7 @@ public final class SweepCommand implements Callable<Integer> {
         Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model));
         boolean conditional = p.unet().conditional();
         String gridName = grid != null ? grid : quick ? "quick" : "default";
-        int perGroup = seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 6) : quick ? 8 : 64;
+        int perGroup = seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 4) : quick ? 8 : 64;
         ImageSet set = ImageSet.of(p, perGroup, classes, condFile, guidance);
         int bs = batch != null ? batch : set.groups().size() > 1 || conditional ? perGroup : Math.min(16, perGroup);
         Checks.atLeast("--batch", bs, 1);

@@ -71,6 +71,7 @@ public final class Plots {
         st.setLegendPosition(Styler.LegendPosition.OutsideS);
         st.setLegendLayout(Styler.LegendLayout.Horizontal);
         st.setMarkerSize(9);
+        st.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         st.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
         st.setAnnotationTextFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
         chart.getStyler().setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
@@ -132,7 +133,7 @@ public final class Plots {
      * One image per scheduler: a panel per metric (PSNR, LPIPS, FD, accuracy, whichever exist), two per row.
      */
     public static BufferedImage fidelityFigure(List<SweepRow> rows, List<String> metrics, String title) {
-        int w = 760, h = 560;
+        int w = 820, h = 580;
         List<BufferedImage> panels = new ArrayList<>();
         for (String m : metrics) panels.add(BitmapEncoder.getBufferedImage(fidelityChart(rows, m, title + ": " + m.toUpperCase(), w, h)));
         int cols = Math.min(2, panels.size()), rowsN = (panels.size() + cols - 1) / cols;

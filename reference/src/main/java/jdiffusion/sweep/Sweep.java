@@ -225,7 +225,7 @@ public final class Sweep {
      */
     private double referenceLatencyNow(SweepConfig rc, int runBatch) {
         int k = Math.min(runBatch, set.images());
-        int steps = Math.max(6, PROBE_IMAGE_STEPS / k);
+        int steps = Math.min(rc.steps(), Math.max(6, PROBE_IMAGE_STEPS / k));
         SweepConfig probe = new SweepConfig(rc.scheduler(), steps, PolicySpec.FULL);
         Generation g = generate(probe, k, k);
         double[] perImage = g.traces().getFirst().records().stream().mapToDouble(r -> r.ms() / k).sorted().toArray();
