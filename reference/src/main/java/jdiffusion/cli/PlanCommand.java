@@ -21,7 +21,7 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--model", description = "The model the sweep ran on (its folder name finds the default results, report/<name>).")
     Path model;
 
-    @Option(names = "--results", description = "A sweep folder (rows.jsonl) or results.json (default: report/<model name>, else report/<model name>-quick).")
+    @Option(names = "--results", description = "A sweep folder (rows.jsonl) or results.json (default: report/<model name>, docs/results/<model name>, report/<model name>-quick).")
     Path results;
 
     @Option(names = "--budget-macs", description = "At most this many UNet MACs per image: 2.5e9, 2500M, 2.5G.")
@@ -90,9 +90,10 @@ public final class PlanCommand implements Callable<Integer> {
     private Path defaultResults() {
         if (model == null) throw new IllegalArgumentException("give --results DIR (a sweep folder) or --model DIR (then report/<model name> is used)");
         String name = model.toAbsolutePath().normalize().getFileName().toString();
-        Path a = Path.of("report", name), q = Path.of("report", name + "-quick");
-        if (Files.isDirectory(a)) return a;
-        if (Files.isDirectory(q)) return q;
-        throw new IllegalArgumentException("no sweep results for " + name + " at " + a + " (run ./jdiffusion sweep --model " + model + ", or pass --results DIR)");
+        Path home = Path.of(System.getProperty("jdiffusion.home", "."));
+        for (Path p : List.of(Path.of("report", name), home.resolve("docs/results").resolve(name), Path.of("report", name + "-quick")))
+            if (Files.isRegularFile(p.resolve("rows.jsonl")) || Files.isRegularFile(p.resolve("results.json"))) return p;
+        throw new IllegalArgumentException("no sweep results for " + name + " in report/" + name + " or docs/results/" + name
+                + " (run ./jdiffusion sweep --model " + model + ", or pass --results DIR)");
     }
 }

@@ -71,7 +71,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--guidance", description = "Classifier-free guidance scale (default 3 with classes, 7.5 with --cond).")
     Double guidance;
 
-    @Option(names = "--batch", description = "Images per UNet batch (default: one class per batch for conditional models, 16 otherwise). AdaptiveDiffusion configurations always run one image per batch.")
+    @Option(names = "--batch", description = "Images per UNet batch (default 16; 8 with classifier-free guidance, which doubles it). AdaptiveDiffusion configurations always run one image per batch.")
     Integer batch;
 
     @Option(names = "--lpips", description = "LPIPS weights folder (default: ../shared/lpips beside the project, if present).")
@@ -103,7 +103,8 @@ public final class SweepCommand implements Callable<Integer> {
         String gridName = grid != null ? grid : quick ? "quick" : "default";
         int perGroup = seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 4) : quick ? 8 : 64;
         ImageSet set = ImageSet.of(p, perGroup, classes, condFile, guidance);
-        int bs = batch != null ? batch : set.groups().size() > 1 || conditional ? perGroup : Math.min(16, perGroup);
+        // 16 images per UNet batch; 8 under classifier-free guidance, which doubles the batch
+        int bs = batch != null ? batch : Math.min(set.all() != null && set.all().guided() ? 8 : 16, set.images());
         Checks.atLeast("--batch", bs, 1);
         List<String> sched = schedulers != null ? schedulers : quick ? List.of("ddim") : Grid.DEFAULT_SCHEDULERS;
         List<String> policies = configs != null ? configs : Grid.policies(gridName, conditional);

@@ -273,7 +273,9 @@ public final class Sweep {
             String pat = t.pattern();
             int sk = (int) pat.chars().filter(ch -> ch == 'S' || ch == 's').count();
             int first = b * runBatch;
-            runs.add(new SweepRow.RunRecord(set.groupOf(first), first, Math.min(runBatch, set.images() - first), sk, pat));
+            int k = Math.min(runBatch, set.images() - first);
+            String g0 = set.groupOf(first), g1 = set.groupOf(first + k - 1);
+            runs.add(new SweepRow.RunRecord(g0.equals(g1) ? g0 : g0 + " … " + g1, first, k, sk, pat));
             full += t.unetCalls();
             partial += t.partialCalls();
             skipped += sk;

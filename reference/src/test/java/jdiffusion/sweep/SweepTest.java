@@ -127,8 +127,8 @@ class SweepTest {
             assertEquals(6, row.images());
         }
         SweepRow ref = rows.stream().filter(SweepRow::reference).findFirst().orElseThrow();
-        assertEquals(2, ref.batch(), "one class per batch");
-        assertEquals(List.of("T-shirt/top", "Trouser", "Pullover"), ref.runs().stream().map(SweepRow.RunRecord::group).toList());
+        assertEquals(6, ref.batch(), "up to 8 images per batch under guidance");
+        assertEquals(List.of("T-shirt/top … Pullover"), ref.runs().stream().map(SweepRow.RunRecord::group).toList());
         SweepRow ad = rows.stream().filter(x -> x.family().equals("AdaptiveDiffusion")).findFirst().orElseThrow();
         assertEquals(6, ad.runs().size());
         assertEquals(List.of("T-shirt/top", "T-shirt/top", "Trouser", "Trouser", "Pullover", "Pullover"),
@@ -167,6 +167,22 @@ class SweepTest {
         Run bad = run("evaluate", "--model", uncond.toString(), "--num-images", "3", "--guidance", "3");
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("unconditional"), bad.err());
+    }
+
+    /** Degenerate settings (C_max 0, s 0, N 1) reproduce the reference bit for bit, at batch 1 as at batch 3. */
+    @Test
+    void degenerateSettingsAreIdenticalToTheReference() {
+        Path out = tmp.resolve("degenerate");
+        Run r = run("sweep", "--model", Golden.path("unet2d-tiny").toString(), "--schedulers", "dpmpp2m", "--reference-steps", "4",
+                "--configs", "ad-d0.01-c0@4,mr-b0.5-s0@4,dc-n1-b0-u@4", "--seeds", "3", "--batch", "3", "--out", out.toString(),
+                "--classifier", tmp.resolve("none").toString(), "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        List<SweepRow> rows = ResultStore.readRows(out);
+        assertEquals(4, rows.size());
+        for (SweepRow row : rows) {
+            assertTrue(row.identical(), row.id() + " is bit-identical to the reference");
+            assertEquals(1.0, row.macFraction(), 1e-12, row.id());
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
