@@ -128,7 +128,7 @@ public final class SweepCommand implements Callable<Integer> {
         Evaluator ev = Evaluator.create(backend, lp, clf, fmnist, imageShape(p), p.classes() == null ? null : p.classes().classNames());
         System.err.printf("sweep: %s (%s, %.2f M parameters), %d configurations × %d images (%s), reference %d steps, batch %d, backend %s, into %s%n",
                 p.name(), p.unet().kind(), p.unet().parameterCount() / 1e6, grid.size(), set.images(),
-                set.groups().size() == 1 ? "unconditional" : set.groups().size() + " groups × " + perGroup, referenceSteps, bs, backend.name(), dir);
+                set.all() == null ? "unconditional" : set.groups().size() + (set.groups().size() == 1 ? " prompt" : " classes/prompts") + " × " + perGroup, referenceSteps, bs, backend.name(), dir);
         ev.notes().forEach(n -> System.err.println("note: " + n));
         double session = 0;
         if (!reportOnly) {

@@ -21,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * Everything a sweep publishes from its rows: results.csv and results.json (all rows), a fidelity-vs-MACs
@@ -265,7 +264,8 @@ public final class Report {
         d.p(String.format(Locale.ROOT, "Model `%s` (%s). %d configurations (%d schedulers), each generating the same %d images (%s × %d seeds from seed %d%s). "
                         + "Reference per scheduler: full-step sampling with %d steps. Backend %s; batch %d (AdaptiveDiffusion configurations: one image per batch).",
                 info.model(), info.modelDir(), ok, schedulers.size(), images,
-                info.groups().size() == 1 ? "unconditional" : info.groups().size() + " groups (" + String.join(", ", info.groups()) + ")",
+                info.guidance() == null ? "unconditional" : info.groups().size() == 1 ? "1 prompt"
+                        : info.groups().size() + " classes/prompts (" + String.join(", ", info.groups()) + ")",
                 info.perGroup(), info.seed(), info.guidance() == null ? "" : String.format(Locale.ROOT, ", guidance %s", PolicySpec.num(info.guidance())),
                 info.referenceSteps(), info.backend(), info.batch()));
         d.p(String.format(Locale.ROOT, "**Run time:** %s of sampling and metrics for the rows below (what a sweep from scratch costs on this machine); "
@@ -486,16 +486,5 @@ public final class Report {
             if (skips.containsKey(s)) d.image(skips.get(s), "AdaptiveDiffusion skipped steps, " + s);
         }
         if (!any) d.p("No AdaptiveDiffusion configuration in this sweep.");
-    }
-
-    /** Helper for the plan command and tests: rows by id. */
-    static Map<String, SweepRow> byId(List<SweepRow> rows) {
-        Map<String, SweepRow> m = new LinkedHashMap<>();
-        rows.forEach(r -> m.put(r.id(), r));
-        return m;
-    }
-
-    static <T> List<T> map(List<SweepRow> rows, Function<SweepRow, T> f) {
-        return rows.stream().map(f).toList();
     }
 }
