@@ -122,7 +122,7 @@ public final class SweepCommand implements Callable<Integer> {
             return 0;
         }
         ObjectNode settings = fingerprint(p, set, backend);
-        store.checkSettings(settings, command);
+        store.checkSettings(settings, reportOnly ? null : command);   // the report lists the commands that computed rows
         Path lp = lpips != null ? lpips : defaultLpips();
         Path clf = classifier != null ? classifier : defaultClassifier(p);
         Evaluator ev = Evaluator.create(backend, lp, clf, fmnist, imageShape(p), p.classes() == null ? null : p.classes().classNames());

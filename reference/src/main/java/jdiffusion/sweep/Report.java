@@ -285,6 +285,16 @@ public final class Report {
         d.h(2, "The answer: fewer steps or cheaper steps?");
         List<String> fidelity = new ArrayList<>(List.of(primary));
         if (metrics.contains("fd")) fidelity.add("fd");
+        List<String> summary = new ArrayList<>();
+        for (String m : fidelity)
+            for (String s : schedulers) {
+                Tally t = answerTable(null, s, of(rows, s), m);
+                if (t.compared() > 0)
+                    summary.add(String.format(Locale.ROOT, "%s by %s: cheaper steps win at %d of %d budgets%s", s, m.toUpperCase(Locale.ROOT),
+                            t.cheaperWins(), t.compared(), Double.isNaN(t.lowestWin()) ? "" : String.format(Locale.ROOT, " (down to %.0f%% of the MACs)", 100 * t.lowestWin())));
+            }
+        d.p("Each full-step run with fewer steps than the reference sets a budget (its MACs); the best configuration of the other families "
+                + "(cheaper steps) within that budget is compared with it. " + (summary.isEmpty() ? "No budget could be compared." : String.join("; ", summary) + "."));
         for (String s : schedulers) {
             List<SweepRow> rs = of(rows, s);
             for (String m : fidelity) answerTable(d, s, rs, m);
@@ -323,11 +333,18 @@ public final class Report {
         return d;
     }
 
-    /** For each fewer-steps row (full-step, k &lt; R steps): the best cheaper-steps row at no more MACs. */
-    static void answerTable(Doc d, String scheduler, List<SweepRow> rs, String metric) {
+    /** How often cheaper steps beat fewer steps at equal MACs, and the smallest budget (fraction of the reference) where they did. */
+    record Tally(int cheaperWins, int compared, double lowestWin) {
+    }
+
+    /**
+     * For each fewer-steps row (full-step, k &lt; R steps): the best cheaper-steps row at no more MACs.
+     * Adds the table to {@code d} unless it is null; returns the tally.
+     */
+    static Tally answerTable(Doc d, String scheduler, List<SweepRow> rs, String metric) {
         List<SweepRow> fewer = rs.stream().filter(r -> !r.failed() && !r.reference() && "full-step".equals(r.family()) && r.metric(metric) != null)
                 .sorted(Comparator.comparingInt(SweepRow::steps)).toList();
-        if (fewer.isEmpty()) return;
+        if (fewer.isEmpty()) return new Tally(0, 0, Double.NaN);
         List<SweepRow> cheaper = rs.stream().filter(r -> !r.failed() && !"full-step".equals(r.family())).toList();
         boolean hi = SweepRow.higherIsBetter(metric);
         List<List<String>> t = new ArrayList<>();
@@ -353,12 +370,15 @@ public final class Report {
                     best == null ? "–" : format(metric, best.metric(metric)), winner));
             bold.add(winner.equals("cheaper steps"));
         }
+        Tally tally = new Tally(cheaperWins, compared, lowestCheaperWin);
+        if (d == null) return tally;
         d.h(3, scheduler + ", by " + metric.toUpperCase(Locale.ROOT));
         d.table(List.of("budget = full-step at", "MACs", metric.toUpperCase(Locale.ROOT), "best cheaper-steps configuration within that budget", "MACs",
                 metric.toUpperCase(Locale.ROOT), "winner"), t, bold);
         d.p(String.format(Locale.ROOT, "Cheaper steps win at %d of %d budgets%s.", cheaperWins, compared,
                 Double.isNaN(lowestCheaperWin) ? "" : String.format(Locale.ROOT, " (down to %.0f%% of the reference's MACs, i.e. a %.0f%% compute reduction)",
                         100 * lowestCheaperWin, 100 * (1 - lowestCheaperWin))));
+        return tally;
     }
 
     static void equalComputeTable(Doc d, List<SweepRow> rows, List<String> schedulers, List<String> fidelity) {

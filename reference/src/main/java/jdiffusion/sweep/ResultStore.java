@@ -124,7 +124,7 @@ public final class ResultStore {
 
     /**
      * Checks that this folder's sweep was made with the same image-defining settings, and records them
-     * (with the command line) on first use. Keys present in both must agree.
+     * on first use, with the command line (unless null). Keys present in both must agree.
      */
     public void checkSettings(ObjectNode settings, String commandLine) {
         Path f = dir.resolve("sweep.json");
@@ -143,7 +143,7 @@ public final class ResultStore {
                 root = JSON.createObjectNode();
                 root.set("settings", settings);
             }
-            root.withArray("commands").add(commandLine);
+            if (commandLine != null) root.withArray("commands").add(commandLine);
             JSON.writerWithDefaultPrettyPrinter().writeValue(f.toFile(), root);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
