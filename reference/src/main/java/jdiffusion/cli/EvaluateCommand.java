@@ -34,11 +34,13 @@ import java.util.concurrent.Callable;
 
 /** Sample quality of a Fashion-MNIST model against real data: FD-FMNIST, a real-vs-real baseline, class accuracy. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Quality of a Fashion-MNIST diffusion model against real data, for its model card:",
-                "FD-FMNIST (Fréchet distance of the bundled classifier's features) of N generated images vs N test images",
-                "(or vs the classifier's shipped test-set statistics when the Fashion-MNIST data is absent), the same FD between",
-                "two disjoint halves of the test set (the floor at this N), and for a class-conditional model the classifier's",
-                "accuracy on its samples (image k is generated for class k mod 10), per guidance scale."})
+        description = {"FD-FMNIST and class accuracy of a Fashion-MNIST model, for its model card.",
+                "FD-FMNIST (Frechet distance of the bundled classifier's features) of N generated",
+                "images vs N test images (vs the classifier's shipped test-set statistics when",
+                "the Fashion-MNIST data is absent); the same FD between two disjoint halves of",
+                "the test set (the floor at this N); for a class-conditional model the",
+                "classifier's accuracy on its samples (image k is generated for class k mod 10),",
+                "per guidance scale. --accel evaluates an accelerated sampler the same way.", ""})
 public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Pipeline folder (default: the bundled model).")
     Path model;

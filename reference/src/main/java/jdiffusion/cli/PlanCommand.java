@@ -15,8 +15,9 @@ import java.util.concurrent.Callable;
 
 /** The compute-budget planner over a sweep's results. */
 @Command(name = "plan", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Pick the configuration with the best measured fidelity within a compute budget, from a sweep's results",
-                "(./jdiffusion sweep), and print the generate flags that reproduce it."})
+        description = {"Picks the best measured configuration within a compute budget.",
+                "From a sweep's results (./jdiffusion sweep): the configuration with the best",
+                "fidelity within the budget, with the generate flags that reproduce it.", ""})
 public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--model", description = "The model the sweep ran on (its folder name finds the default results, report/<name>).")
     Path model;

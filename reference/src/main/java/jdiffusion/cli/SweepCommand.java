@@ -26,13 +26,16 @@ import java.util.stream.Collectors;
 
 /** The trade-off sweep: a grid of full-step and accelerated configurations × schedulers, measured and reported. */
 @Command(name = "sweep", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fewer steps or cheaper steps? Runs a grid of configurations (full-step at several step counts, AdaptiveDiffusion,",
-                "DeepCache, PostDiff mixed resolution, hybrid caching, combinations) × schedulers from the same seeds and measures",
-                "UNet MACs, wall time, speedup and fidelity vs the full-step reference (PSNR, SSIM, LPIPS) and vs real data",
-                "(FD-FMNIST, class accuracy). Writes rows.jsonl (resumable: finished rows are not recomputed), results.csv/json,",
-                "plots with the Pareto frontier, image grids at equal compute, results.md and a self-contained report.html.",
-                "Configuration ids: <scheduler>/<policy>@<steps>, policy = full | ad-d0.01-c4 | dc-n3-b0-u | dc-n3-b0-nu |",
-                "mr-b0.5-s0.5 | xa[-m12], combined with '+' (see --configs)."})
+        description = {"Fewer steps or cheaper steps? The trade-off sweep, with plots and a report.",
+                "Runs a grid of configurations from the same seeds - full-step at several step",
+                "counts, AdaptiveDiffusion, DeepCache, PostDiff mixed resolution, hybrid caching,",
+                "combinations - x schedulers (DDIM, DPM-Solver++, Euler). Measures UNet MACs,",
+                "time, speedup vs the 50-step full-step reference, fidelity to it (PSNR, SSIM,",
+                "LPIPS) and to real data (FD-FMNIST, class accuracy). Writes rows.jsonl",
+                "(resumable: rerun to continue), results.csv/json, plots with the Pareto",
+                "frontier, image grids at equal compute, results.md and report.html.",
+                "Configuration ids: <scheduler>/<policy>@<steps>; policy = full | ad-d0.01-c4 |",
+                "dc-n3-b0-u | dc-n3-b0-nu | mr-b0.5-s0.5 | xa[-m12], combined with '+'.", ""})
 public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Pipeline or UNet folder (default: the bundled model).")
     Path model;
