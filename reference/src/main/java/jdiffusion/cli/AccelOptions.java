@@ -1,13 +1,10 @@
 package jdiffusion.cli;
 
-import jdiffusion.accel.AdaptiveSkip;
 import jdiffusion.accel.CombinedPolicy;
-import jdiffusion.accel.CrossAttentionCache;
-import jdiffusion.accel.DeepCache;
-import jdiffusion.accel.MixedResolution;
 import jdiffusion.sample.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.StepPolicy;
+import jdiffusion.sweep.PolicySpec;
 import jdiffusion.tensor.Tensor;
 import picocli.CommandLine.Option;
 
@@ -71,22 +68,19 @@ public final class AccelOptions {
                 if (p.unet().conditional()) m.add("xattn");
             } else if (!k.equals("none")) m.add(k);
         }
-        if (m.contains("xattn") && !p.unet().conditional())
-            throw new IllegalArgumentException("--accel xattn needs a conditional model; " + p.name() + " is unconditional");
         if (!schedule.equals("uniform") && !schedule.equals("non-uniform"))
             throw new IllegalArgumentException("--deepcache-schedule must be uniform or non-uniform, got '" + schedule + "'");
-        MixedResolution mixed = m.contains("mixed-res") ? new MixedResolution(beta, lowResFraction, p.unet().sizeMultiple(), rng.fork("mixed-res")) : null;
-        AdaptiveSkip adaptive = m.contains("adaptive") ? new AdaptiveSkip(delta, maxSkip) : null;
-        DeepCache dc = null;
-        if (m.contains("deepcache")) {
-            int levels = p.unet().downBlocks().size();
-            if (branch >= 3 * levels) throw new IllegalArgumentException("--branch " + branch + " is beyond this UNet's " + levels + " blocks (max " + (3 * levels - 1) + ")");
-            dc = schedule.equals("uniform") ? DeepCache.uniform(interval, branch)
-                    : DeepCache.nonUniform(interval, branch, steps, center == null ? (int) Math.round(0.3 * steps) : center, power);
-        }
-        CrossAttentionCache xa = m.contains("xattn") ? new CrossAttentionCache(xattnStep == null ? (int) Math.round(0.25 * steps) : xattnStep) : null;
-        built = m.isEmpty() ? StepPolicy.NONE : new CombinedPolicy(mixed, adaptive, dc, xa);
+        built = spec(m).build(p, rng, steps);
         return built;
+    }
+
+    /** The methods and parameters as data (sweep builds its policies the same way). */
+    private PolicySpec spec(Set<String> m) {
+        return new PolicySpec(
+                m.contains("adaptive") ? new PolicySpec.Adaptive(delta, maxSkip) : null,
+                m.contains("deepcache") ? new PolicySpec.Cache(interval, branch, schedule.equals("non-uniform"), center, power) : null,
+                m.contains("mixed-res") ? new PolicySpec.Mixed(beta, lowResFraction) : null,
+                m.contains("xattn") ? new PolicySpec.Xattn(xattnStep) : null);
     }
 
     /** Tensors a policy adds to the `sample` output: AdaptiveDiffusion's decisions (mask) and criterion. */

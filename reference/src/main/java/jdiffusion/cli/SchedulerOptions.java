@@ -20,7 +20,14 @@ public final class SchedulerOptions {
 
     /** Builds the scheduler; {@code modelConfig} is the folder's scheduler_config.json or null. */
     public Scheduler create(Path modelConfig) {
-        Path cfgFile = configFile != null ? configFile : modelConfig;
+        return create(name, configFile != null ? configFile : modelConfig, eta);
+    }
+
+    /**
+     * The scheduler called {@code name} (null: the config's own kind if supported, else DDIM) with the
+     * betas of {@code cfgFile} (null: diffusers' defaults); notes go to stderr. Used by sweep as well.
+     */
+    public static Scheduler create(String name, Path cfgFile, double eta) {
         SchedulerConfig.Kind kind;
         if (name != null) {
             kind = Schedulers.kindOf(name);

@@ -15,13 +15,47 @@ public final class FrechetDistance {
     private FrechetDistance() {
     }
 
+    /**
+     * A Gaussian fitted to a feature set: mean and covariance (N−1), or given, e.g. the shipped
+     * {@code test_feature_stats.safetensors} of the Fashion-MNIST classifier.
+     */
+    public record Stats(double[] mu, DMatrixRMaj sigma, int samples) {
+        public Stats {
+            if (sigma.numRows != mu.length || sigma.numCols != mu.length)
+                throw new IllegalArgumentException("covariance " + sigma.numRows + "×" + sigma.numCols + " does not fit a mean of " + mu.length);
+        }
+
+        /** @param x samples × features */
+        public static Stats of(double[][] x) {
+            if (x.length < 2) throw new IllegalArgumentException("need at least 2 samples per set");
+            double[] m = mean(x);
+            return new Stats(m, covariance(x, m), x.length);
+        }
+
+        /** From a mean [d] and a row-major covariance [d·d] (samples unknown: −1). */
+        public static Stats of(float[] mu, float[] sigma) {
+            int d = mu.length;
+            if (sigma.length != d * d) throw new IllegalArgumentException("covariance has " + sigma.length + " values for dimension " + d);
+            double[] m = new double[d];
+            DMatrixRMaj s = new DMatrixRMaj(d, d);
+            for (int i = 0; i < d; i++) m[i] = mu[i];
+            for (int i = 0; i < d * d; i++) s.data[i] = sigma[i];
+            return new Stats(m, s, -1);
+        }
+    }
+
     /** @param a samples × features; @param b samples × features (covariances with N−1, as numpy.cov) */
     public static double between(double[][] a, double[][] b) {
-        int d = a[0].length;
-        if (b[0].length != d) throw new IllegalArgumentException("feature sizes differ: " + d + " vs " + b[0].length);
-        if (a.length < 2 || b.length < 2) throw new IllegalArgumentException("need at least 2 samples per set");
-        double[] m1 = mean(a), m2 = mean(b);
-        DMatrixRMaj s1 = covariance(a, m1), s2 = covariance(b, m2);
+        if (b[0].length != a[0].length) throw new IllegalArgumentException("feature sizes differ: " + a[0].length + " vs " + b[0].length);
+        return between(Stats.of(a), Stats.of(b));
+    }
+
+    /** The distance between two fitted Gaussians. */
+    public static double between(Stats a, Stats b) {
+        int d = a.mu().length;
+        if (b.mu().length != d) throw new IllegalArgumentException("feature sizes differ: " + d + " vs " + b.mu().length);
+        double[] m1 = a.mu(), m2 = b.mu();
+        DMatrixRMaj s1 = a.sigma(), s2 = b.sigma();
         double diff = 0;
         for (int i = 0; i < d; i++) diff += (m1[i] - m2[i]) * (m1[i] - m2[i]);
         DMatrixRMaj root1 = sqrtPsd(s1);

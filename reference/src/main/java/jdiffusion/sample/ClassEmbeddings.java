@@ -23,6 +23,8 @@ public record ClassEmbeddings(List<String> classNames, int nullIndex, Tensor tab
         List<String> names = r.strings("class_names", null);
         int nullIndex = r.integer("null_index", names.size());
         int tokens = r.integer("tokens", 1);
+        Integer dim = r.nullableInteger("cross_attention_dim");   // written by weights/train/train.py; checked below
+        r.inert("usage");                                          // a human-readable note in the exported config
         r.finish();
         Path st = dir.resolve("class_embeddings.safetensors");
         try (SafeTensorsFile f = SafeTensorsFile.open(st)) {
@@ -32,6 +34,8 @@ public record ClassEmbeddings(List<String> classNames, int nullIndex, Tensor tab
                 throw WeightsException.at(st, "embeddings", "shape " + e.shapeString() + " does not fit " + names.size()
                         + " classes + 1 null class with " + tokens + " tokens ([" + (names.size() + 1) + ", " + tokens + ", dim])");
             if (nullIndex < 0 || nullIndex > names.size()) throw WeightsException.at(cfgFile, "null_index", "out of range: " + nullIndex);
+            if (dim != null && dim != s[2])
+                throw WeightsException.at(cfgFile, "cross_attention_dim", dim + " does not match the embeddings' width " + s[2]);
             return new ClassEmbeddings(List.copyOf(names), nullIndex, Tensor.of(f.floats("embeddings"), s));
         }
     }

@@ -1,0 +1,229 @@
+package jdiffusion.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import jdiffusion.kernels.Backend;
+import jdiffusion.metrics.FashionClassifier;
+import jdiffusion.metrics.FashionMnist;
+import jdiffusion.metrics.FrechetDistance;
+import jdiffusion.sample.ClassEmbeddings;
+import jdiffusion.sample.Conditioning;
+import jdiffusion.sample.Generation;
+import jdiffusion.sample.Pipeline;
+import jdiffusion.sample.Progress;
+import jdiffusion.sample.StepPolicy;
+import jdiffusion.schedule.Scheduler;
+import jdiffusion.schedule.Schedulers;
+import jdiffusion.sweep.PolicySpec;
+import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.SafeTensorsFile;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** Sample quality of a Fashion-MNIST model against real data: FD-FMNIST, a real-vs-real baseline, class accuracy. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"FD-FMNIST and class accuracy of a Fashion-MNIST model, for its model card.",
+                "FD-FMNIST (Frechet distance of the bundled classifier's features) of N generated",
+                "images vs N test images (vs the classifier's shipped test-set statistics when",
+                "the Fashion-MNIST data is absent); the same FD between two disjoint halves of",
+                "the test set (the floor at this N); for a class-conditional model the",
+                "classifier's accuracy on its samples (image k is generated for class k mod 10),",
+                "per guidance scale. --accel evaluates an accelerated sampler the same way.", ""})
+public final class EvaluateCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Pipeline folder (default: the bundled model).")
+    Path model;
+
+    @Option(names = "--num-images", defaultValue = "1000", description = "Generated images per guidance value, and real images per set (default 1000, at most 5000).")
+    int numImages;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Sampling steps (default 50).")
+    int steps;
+
+    @Option(names = "--scheduler", defaultValue = "ddim", description = "ddim, ddpm, euler or dpmpp2m (default ddim).")
+    String scheduler;
+
+    @Option(names = "--guidance", split = ",", description = "Guidance scales for a conditional model (default 1,3,5).")
+    List<Double> guidance;
+
+    @Option(names = "--classifier", description = "Fashion-MNIST classifier folder (default: fmnist-classifier beside the model, or weights/models/fmnist-classifier).")
+    Path classifier;
+
+    @Option(names = "--fmnist", description = "Fashion-MNIST IDX folder (default: Debian's /usr/share/datasets/fashion-mnist).")
+    Path fmnist;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the generated images.")
+    long seed;
+
+    @Option(names = "--batch", defaultValue = "50", description = "Images per UNet batch (default 50).")
+    int batch;
+
+    @Option(names = "--out", description = "Also write the results as JSON.")
+    Path out;
+
+    @Mixin
+    AccelOptions accelOptions;
+
+    @Mixin
+    BackendOptions backendOptions;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Checks.atLeast("--num-images", numImages, 2);
+        Checks.atLeast("--steps", steps, 1);
+        Checks.atLeast("--batch", batch, 1);
+        if (numImages > 5000) throw new IllegalArgumentException("--num-images is at most 5000 (the real-vs-real baseline uses two disjoint halves of the 10 000 test images)");
+        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model));
+        Path clfDir = classifier != null ? classifier : SweepCommand.defaultClassifier(p);
+        if (!Files.isRegularFile(clfDir.resolve("config.json")))
+            throw new IllegalArgumentException("evaluate needs the Fashion-MNIST classifier: none at " + clfDir + " (pass --classifier DIR)");
+        int[] shape = SweepCommand.imageShape(p);
+        if (shape[0] != 1 || shape[1] != 32 || shape[2] != 32)
+            throw new IllegalArgumentException(p.name() + " makes " + shape[0] + "×" + shape[1] + "×" + shape[2] + " images; the Fashion-MNIST classifier reads 1×32×32");
+        boolean conditional = p.unet().conditional();
+        ClassEmbeddings ce = p.classes();
+        if (conditional && ce == null) throw new IllegalArgumentException(p.name() + " is conditional without class embeddings: evaluate handles class-conditional models");
+        if (!conditional && guidance != null) throw new IllegalArgumentException(p.name() + " is unconditional: --guidance does not apply");
+        Backend backend = backendOptions.create();
+        FashionClassifier clf = FashionClassifier.load(clfDir);
+        Scheduler proto = SchedulerOptions.create(scheduler, p.schedulerConfig(), 0);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("model", p.name());
+        root.put("command", "./jdiffusion " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        root.put("images", numImages);
+        root.put("steps", steps);
+        root.put("scheduler", scheduler);
+        root.put("seed", seed);
+
+        // real data: two disjoint halves of the test set, N images each (or the shipped statistics)
+        Path data = FashionMnist.locate(fmnist);
+        FrechetDistance.Stats realA = null, fullTest = null;
+        Path statsFile = clfDir.resolve("test_feature_stats.safetensors");
+        if (Files.isRegularFile(statsFile)) {
+            try (SafeTensorsFile f = SafeTensorsFile.open(statsFile)) {
+                fullTest = FrechetDistance.Stats.of(f.floats("mu"), f.floats("sigma"));
+            }
+        }
+        System.err.printf("evaluate: %s, %s %d steps, %d images per setting, classifier %s (test accuracy %s)%n", p.name(), scheduler, steps, numImages,
+                clfDir, Double.isNaN(clf.testAccuracy()) ? "?" : String.format(Locale.ROOT, "%.4f", clf.testAccuracy()));
+        if (data != null) {
+            FashionMnist.Split test = FashionMnist.test(data, 10_000);
+            Tensor a = test.images().slice0(0, numImages), b = test.images().slice0(5000, numImages);
+            double[][] fa = clf.features(backend, a, 250), fb = clf.features(backend, b, 250);
+            realA = FrechetDistance.Stats.of(fa);
+            double base = FrechetDistance.between(realA, FrechetDistance.Stats.of(fb));
+            if (fullTest == null) fullTest = FrechetDistance.Stats.of(clf.features(backend, test.images(), 500));
+            int[] pred = clf.run(backend, a).predictions();
+            int ok = 0;
+            for (int i = 0; i < numImages; i++) if (pred[i] == test.labels()[i]) ok++;
+            root.put("real_vs_real_fd", base);
+            root.put("real_fd_vs_test_stats", FrechetDistance.between(FrechetDistance.Stats.of(fb), fullTest));
+            root.put("classifier_accuracy_on_real", (double) ok / numImages);
+            System.out.printf(Locale.ROOT, "real vs real (test[0:%d] vs test[5000:%d]): FD %.3f; test[5000:] vs all-test statistics: FD %.3f; classifier accuracy on test[0:%d]: %.4f%n",
+                    numImages, 5000 + numImages, base, root.get("real_fd_vs_test_stats").asDouble(), numImages, (double) ok / numImages);
+        } else {
+            System.err.println("note: no Fashion-MNIST test data (" + FashionMnist.DEBIAN_DIR + " or --fmnist DIR): FD against the shipped "
+                    + statsFile.getFileName() + " only, no real-vs-real baseline");
+            if (fullTest == null) throw new IllegalArgumentException("neither the Fashion-MNIST test data nor " + statsFile + " is available: no reference for FD");
+        }
+
+        ArrayNode settings = root.putArray("results");
+        List<Double> gs = conditional ? (guidance != null ? guidance : List.of(1.0, 3.0, 5.0)) : java.util.Collections.singletonList((Double) null);
+        System.out.println(String.format("%-10s %14s %18s %10s  %s", "guidance", "FD vs N test", "FD vs test stats", "accuracy", "per-class accuracy"));
+        for (Double g : gs) {
+            Conditioning cond = null;
+            int[] classes = null;
+            if (conditional) {
+                classes = new int[numImages];
+                for (int k = 0; k < numImages; k++) classes[k] = k % ce.classNames().size();
+                cond = ce.condition(classes, g);
+            }
+            long t0 = System.nanoTime();
+            String label = g == null ? "unconditional" : "guidance " + PolicySpec.num(g);
+            Generation gen = Generation.run(p, () -> Schedulers.create(proto.config(), 0), backend, cond,
+                    new Generation.Settings(numImages, batch, steps, seed), b -> policy(p, b), batches(label, numImages, batch));
+            double[][] feats = clf.features(backend, gen.images(), 250);
+            FrechetDistance.Stats gen1 = FrechetDistance.Stats.of(feats);
+            Double fdN = realA == null ? null : FrechetDistance.between(gen1, realA);
+            double fdAll = FrechetDistance.between(gen1, fullTest);
+            ObjectNode r = settings.addObject();
+            if (g != null) r.put("guidance", g);
+            if (fdN != null) r.put("fd_vs_test_n", fdN);
+            r.put("fd_vs_test_stats", fdAll);
+            r.put("seconds", (System.nanoTime() - t0) / 1e9);
+            r.put("macs_per_image", (double) gen.totalMacs() / numImages);
+            String perClass = "";
+            Double acc = null;
+            if (conditional) {
+                int[] pred = clf.run(backend, gen.images()).predictions();
+                int n = ce.classNames().size();
+                int[] hit = new int[n], tot = new int[n];
+                int ok = 0;
+                for (int i = 0; i < numImages; i++) {
+                    int want = clf.classNames().indexOf(ce.classNames().get(classes[i]));
+                    if (want < 0) want = classes[i];
+                    tot[classes[i]]++;
+                    if (pred[i] == want) {
+                        ok++;
+                        hit[classes[i]]++;
+                    }
+                }
+                acc = (double) ok / numImages;
+                r.put("accuracy", acc);
+                ObjectNode pc = r.putObject("accuracy_per_class");
+                StringBuilder sb = new StringBuilder();
+                for (int c = 0; c < n; c++) {
+                    double a = tot[c] == 0 ? Double.NaN : (double) hit[c] / tot[c];
+                    pc.put(ce.classNames().get(c), a);
+                    sb.append(String.format(Locale.ROOT, "%s %.2f  ", ce.classNames().get(c), a));
+                }
+                perClass = sb.toString().trim();
+            }
+            System.out.println(String.format(Locale.ROOT, "%-10s %14s %18.3f %10s  %s", g == null ? "-" : PolicySpec.num(g),
+                    fdN == null ? "-" : String.format(Locale.ROOT, "%.3f", fdN), fdAll, acc == null ? "-" : String.format(Locale.ROOT, "%.4f", acc), perClass));
+        }
+        if (out != null) {
+            try {
+                Path parent = out.toAbsolutePath().getParent();
+                if (parent != null) Files.createDirectories(parent);
+                json.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), root);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+            }
+            System.out.println("wrote " + out);
+        }
+        return 0;
+    }
+
+    private StepPolicy policy(Pipeline p, int batchIndex) {
+        return accelOptions.policy(p, new jdiffusion.sample.NoiseSource(seed).fork("policy").fork("batch-" + batchIndex), steps);
+    }
+
+    /** One line per finished batch with an ETA. */
+    static Progress batches(String label, int images, int batch) {
+        int total = (images + batch - 1) / batch;
+        long start = System.nanoTime();
+        int[] done = {0};
+        return (l, d, t, detail) -> {
+            if (d < t) return;
+            done[0]++;
+            double el = (System.nanoTime() - start) / 1e9;
+            System.err.printf(Locale.ROOT, "%s: batch %d/%d [%.0fs elapsed, ETA %.0fs]%n", label, done[0], total, el, el / done[0] * (total - done[0]));
+        };
+    }
+}
