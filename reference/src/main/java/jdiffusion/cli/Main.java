@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The jdiffusion command line: {@code ./jdiffusion <command> --help} documents each command. */
 @Command(name = "jdiffusion", mixinStandardHelpOptions = true, version = "jdiffusion 0.1.0",
         description = "Pure-Java diffusion inference: diffusers-exact models, schedulers and acceleration policies.",
-        subcommands = {GenerateCommand.class, SampleCommand.class, ForwardCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, SampleCommand.class, ForwardCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -36,6 +36,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return par.threads();
     }
 
+    /** The worker pool (for the GEMM benchmark). */
+    public Parallel parallel() {
+        return par;
+    }
+
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
         Shapes.conv2d(x, w, bias);
