@@ -5,9 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Map;
 
 /**
  * The fast CPU backend: Vector API kernels on a fixed thread pool. Convolutions become GEMMs
@@ -20,8 +17,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private static final int L = S.length();
 
     private final Parallel par;
-    /** W^T of linear weights, made once per weight tensor (weights live as long as the model). */
-    private final Map<Tensor, float[]> transposed = Collections.synchronizedMap(new IdentityHashMap<>());
 
     public CpuBackend(int threads) {
         this.par = new Parallel(threads);
@@ -50,56 +45,25 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int kk = cin * kh * kw;
         Tensor out = Tensor.zeros(n, cout, oh, ow);
         float[] O = out.data();
+        if (bias != null) fillBias(O, n, cout, ohw, bias.data());
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
-        float[] col = pointwise ? null : new float[kk * ohw];
-        for (int b = 0; b < n; b++) {
-            int oOff = b * cout * ohw;
-            if (bias != null) {
-                float[] B = bias.data();
-                par.forRange(cout, 16, (c0, c1) -> {
-                    for (int co = c0; co < c1; co++) java.util.Arrays.fill(O, oOff + co * ohw, oOff + (co + 1) * ohw, B[co]);
-                });
-            }
-            if (pointwise) {
-                Gemm.gemm(par, cout, ohw, cin, w.data(), 0, cin, x.data(), b * cin * h * wd, ohw, O, oOff, ohw);
-            } else {
-                im2col(x.data(), b * cin * h * wd, cin, h, wd, kh, kw, stride, pt, pl, oh, ow, col);
-                Gemm.gemm(par, cout, ohw, kk, w.data(), 0, kk, col, 0, ohw, O, oOff, ohw);
-            }
-        }
+        // one GEMM for the whole batch: columns are the output pixels of all images
+        PackB cols = pointwise ? PackB.images(x.data(), 0, cin, h * wd)
+                : new Im2col(x.data(), 0, cin, h, wd, kh, kw, stride, pt, pl, oh, ow);
+        Gemm.gemm(par, cout, n * ohw, kk, weight(w, kk), cols, COut.images(O, 0, cout, ohw));
         return out;
     }
 
-    /** col[(ci·kh + ky)·kw + kx][oy·ow + ox] = x[ci][oy·stride + ky − pt][ox·stride + kx − pl] (0 outside). */
-    private void im2col(float[] x, int xOff, int cin, int h, int w, int kh, int kw, int stride, int pt, int pl,
-                        int oh, int ow, float[] col) {
-        int ohw = oh * ow;
-        par.forRange(cin * kh * kw, 8, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
-                int base = r * ohw;
-                for (int oy = 0; oy < oh; oy++) {
-                    int iy = oy * stride + ky - pt;
-                    int dst = base + oy * ow;
-                    if (iy < 0 || iy >= h) {
-                        java.util.Arrays.fill(col, dst, dst + ow, 0f);
-                        continue;
-                    }
-                    int src = xOff + (ci * h + iy) * w;
-                    if (stride == 1) {
-                        int lo = Math.max(0, pl - kx), hi = Math.min(ow, w + pl - kx);
-                        for (int ox = 0; ox < lo; ox++) col[dst + ox] = 0f;
-                        if (hi > lo) System.arraycopy(x, src + lo + kx - pl, col, dst + lo, hi - lo);
-                        for (int ox = Math.max(hi, lo); ox < ow; ox++) col[dst + ox] = 0f;
-                    } else {
-                        for (int ox = 0; ox < ow; ox++) {
-                            int ix = ox * stride + kx - pl;
-                            col[dst + ox] = ix < 0 || ix >= w ? 0f : x[src + ix];
-                        }
-                    }
-                }
-            }
+    /** out[b][c][*] = bias[c]. */
+    private void fillBias(float[] O, int n, int c, int spatial, float[] B) {
+        par.forRange(n * c, 16, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) java.util.Arrays.fill(O, p * spatial, (p + 1) * spatial, B[p % c]);
         });
+    }
+
+    /** A weight [out, ...] as a row-major [out × cols] GEMM operand, in whatever precision it is stored. */
+    private static MatA weight(Tensor w, int cols) {
+        return MatA.of(w.data(), 0, cols);
     }
 
     @Override
@@ -111,16 +75,8 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.zeros(s);
         float[] O = out.data();
         if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.data(), 0, O, r * outF, outF);
-        float[] wt = transposed.computeIfAbsent(w, t -> transpose(t.data(), outF, in));  // [in, out]
-        Gemm.gemm(par, rows, outF, in, x.data(), 0, in, wt, 0, outF, O, 0, outF);
+        Gemm.gemm(par, rows, outF, in, MatA.of(x.data(), 0, in), PackB.transposed(weight(w, in)), COut.matrix(O, 0, outF));
         return out;
-    }
-
-    private static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[a.length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
-        return t;
     }
 
     @Override
@@ -136,10 +92,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 double mean = sum(X, start, len) / len;
                 double var = sumSquaredDeviation(X, start, len, (float) mean) / len;
                 float inv = (float) (1.0 / Math.sqrt(var + eps));
+                float m = (float) mean;
                 for (int ch = g * cpg; ch < (g + 1) * cpg; ch++) {
-                    float scale = inv * G[ch], shift = (float) (B[ch] - mean * inv * G[ch]);
+                    // (x − mean)·(inv·γ) + β: subtracting first keeps it exact when x ≈ mean
                     int off = (b * c + ch) * spatial;
-                    affine(X, O, off, spatial, scale, shift, silu);
+                    normalize(X, O, off, spatial, m, inv * G[ch], B[ch], silu);
                 }
             }
         });
@@ -177,19 +134,26 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return total;
     }
 
-    /** o = x·scale + shift, then SiLU if asked. */
-    private static void affine(float[] x, float[] o, int off, int len, float scale, float shift, boolean silu) {
+    /** o = (x − mean)·scale + shift, then SiLU if asked; the last partial vector is masked, not scalar. */
+    private static void normalize(float[] x, float[] o, int off, int len, float mean, float scale, float shift, boolean silu) {
+        FloatVector mv = FloatVector.broadcast(S, mean), sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
         int i = 0;
-        FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
         for (; i + L <= len; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, off + i).fma(sc, sh);
-            if (silu) v = v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
-            v.intoArray(o, off + i);
+            FloatVector v = FloatVector.fromArray(S, x, off + i).sub(mv).fma(sc, sh);
+            (silu ? FastMath.silu(v) : v).intoArray(o, off + i);
         }
-        for (; i < len; i++) {
-            float v = Math.fma(x[off + i], scale, shift);
-            o[off + i] = silu ? (float) (v / (1.0 + Math.exp(-v))) : v;
+        if (i < len) {
+            var m = FastMath.tail(i, len);
+            FloatVector v = FloatVector.fromArray(S, x, off + i, m).sub(mv).fma(sc, sh);
+            (silu ? FastMath.silu(v) : v).intoArray(o, off + i, m);
         }
+    }
+
+    /** o = x + shift. */
+    private static void addScalar(float[] x, float[] o, int off, int len, float shift) {
+        int i = 0;
+        for (; i + L <= len; i += L) FloatVector.fromArray(S, x, off + i).add(shift).intoArray(o, off + i);
+        for (; i < len; i++) o[off + i] = x[off + i] + shift;
     }
 
     @Override
@@ -220,10 +184,19 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor silu(Tensor x) {
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data();
-        par.forRange(x.numel(), 16384, (i0, i1) -> affine(X, O, i0, i1 - i0, 1f, 0f, true));
+        int n = x.numel();
+        // whole vectors everywhere (the last one masked), so no element depends on the thread split
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> {
+            for (int v = v0; v < v1; v++) {
+                int i = v * L;
+                var m = FastMath.tail(i, n);
+                FastMath.silu(FloatVector.fromArray(S, X, i, m)).intoArray(O, i, m);
+            }
+        });
         return out;
     }
 
+    /** GEGLU with a vectorised exact-GELU ({@link FastMath#gelu}): out = h · gelu(g), a row at a time. */
     @Override
     public Tensor geglu(Tensor x) {
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
@@ -232,9 +205,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
         s[s.length - 1] = f;
         Tensor out = Tensor.zeros(s);
         float[] X = x.data(), O = out.data();
-        par.forRange(rows, 4, (r0, r1) -> {
-            for (int r = r0; r < r1; r++)
-                for (int i = 0; i < f; i++) O[r * f + i] = X[r * two + i] * MathFunctions.gelu(X[r * two + f + i]);
+        par.forRange(rows, Math.max(1, 8192 / f), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int in = r * two, o = r * f, i = 0;
+                for (; i + L <= f; i += L)
+                    FloatVector.fromArray(S, X, in + i).mul(FastMath.gelu(FloatVector.fromArray(S, X, in + f + i))).intoArray(O, o + i);
+                if (i < f) {
+                    var m = FastMath.tail(i, f);
+                    FloatVector.fromArray(S, X, in + i, m).mul(FastMath.gelu(FloatVector.fromArray(S, X, in + f + i, m))).intoArray(O, o + i, m);
+                }
+            }
         });
         return out;
     }
@@ -242,55 +222,10 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
         Shapes.attention(q, k, v, heads);
-        int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1), d = c / heads;
+        int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
         Tensor out = Tensor.zeros(b, tq, c);
-        float[] Q = q.data(), K = k.data(), V = v.data(), O = out.data();
-        // per (batch, head): K transposed to [d, tk] so one query's scores vectorise over keys
-        for (int bi = 0; bi < b; bi++)
-            for (int h = 0; h < heads; h++) {
-                float[] kt = new float[d * tk];
-                for (int j = 0; j < tk; j++)
-                    for (int e = 0; e < d; e++) kt[e * tk + j] = K[(bi * tk + j) * c + h * d + e];
-                final int fb = bi, fh = h;
-                par.forRange(tq, 8, (i0, i1) -> {
-                    float[] row = new float[tk];   // one row of scores: the tile
-                    float[] acc = new float[d];
-                    for (int i = i0; i < i1; i++) attendRow(Q, (fb * tq + i) * c + fh * d, kt, V, fb * tk, c, fh * d, d, tk, scale, row, acc,
-                            O, (fb * tq + i) * c + fh * d);
-                });
-            }
+        FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale);
         return out;
-    }
-
-    private static void attendRow(float[] Q, int qOff, float[] kt, float[] V, int vRow0, int c, int vCol, int d, int tk,
-                                  float scale, float[] row, float[] acc, float[] O, int oOff) {
-        java.util.Arrays.fill(row, 0f);
-        for (int e = 0; e < d; e++) {
-            FloatVector qe = FloatVector.broadcast(S, Q[qOff + e]);
-            int base = e * tk, j = 0;
-            for (; j + L <= tk; j += L) qe.fma(FloatVector.fromArray(S, kt, base + j), FloatVector.fromArray(S, row, j)).intoArray(row, j);
-            for (; j < tk; j++) row[j] = Math.fma(Q[qOff + e], kt[base + j], row[j]);
-        }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < tk; j++) {
-            row[j] *= scale;
-            max = Math.max(max, row[j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < tk; j++) {
-            row[j] = (float) Math.exp(row[j] - max);
-            sum += row[j];
-        }
-        java.util.Arrays.fill(acc, 0f);
-        for (int j = 0; j < tk; j++) {
-            float p = row[j];
-            int vOff = (vRow0 + j) * c + vCol, e = 0;
-            FloatVector pv = FloatVector.broadcast(S, p);
-            for (; e + L <= d; e += L) pv.fma(FloatVector.fromArray(S, V, vOff + e), FloatVector.fromArray(S, acc, e)).intoArray(acc, e);
-            for (; e < d; e++) acc[e] = Math.fma(p, V[vOff + e], acc[e]);
-        }
-        float inv = (float) (1.0 / sum);
-        for (int e = 0; e < d; e++) O[oOff + e] = acc[e] * inv;
     }
 
     @Override
@@ -333,7 +268,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data(), Vv = v.data();
         par.forRange(n * c, 16, (p0, p1) -> {
-            for (int p = p0; p < p1; p++) affine(X, O, p * spatial, spatial, 1f, Vv[p], false);
+            for (int p = p0; p < p1; p++) addScalar(X, O, p * spatial, spatial, Vv[p]);
         });
         return out;
     }
