@@ -5,6 +5,10 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+
 
 /**
  * The fast CPU backend: Vector API kernels on a fixed thread pool. Convolutions become GEMMs
@@ -17,6 +21,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private static final int L = S.length();
 
     private final Parallel par;
+    /** Winograd F(2×2, 3×3) is used from this many output tiles (2×2 pixels, whole batch) on. */
+    static final int WINOGRAD_MIN_TILES = Integer.getInteger("jdiffusion.winogradMinTiles", 256);
+    private static final long WINOGRAD_CACHE_BYTES = Long.getLong("jdiffusion.winogradCacheMiB", 1024) << 20;
+    private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
+    private long winogradBytes;
 
     public CpuBackend(int threads) {
         this.par = new Parallel(threads);
@@ -45,13 +54,34 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int kk = cin * kh * kw;
         Tensor out = Tensor.zeros(n, cout, oh, ow);
         float[] O = out.data();
+        if (kh == 3 && kw == 3 && stride == 1 && n * ((oh + 1) / 2) * ((ow + 1) / 2) >= WINOGRAD_MIN_TILES) {
+            Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, winogradWeights(w), bias == null ? null : bias.data(), cout, oh, ow, O);
+            return out;
+        }
         if (bias != null) fillBias(O, n, cout, ohw, bias.data());
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
         // one GEMM for the whole batch: columns are the output pixels of all images
         PackB cols = pointwise ? PackB.images(x.data(), 0, cin, h * wd)
                 : new Im2col(x.data(), 0, cin, h, wd, kh, kw, stride, pt, pl, oh, ow);
-        Gemm.gemm(par, cout, n * ohw, kk, weight(w, kk), cols, COut.images(O, 0, cout, ohw));
+        Gemm.gemm(par, cout, n * ohw, kk, weight(w, kk), cols, COut.images(O, 0, cout, ohw), true);
         return out;
+    }
+
+    /**
+     * The Winograd-transformed 3×3 weights (16/9 of the weight's size), kept while the weight is alive
+     * and while their total stays within the budget; beyond it they are transformed on every call.
+     */
+    private float[] winogradWeights(Tensor w) {
+        float[] u = winograd.get(w);
+        if (u != null) return u;
+        u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
+        synchronized (winograd) {
+            if (winogradBytes + 4L * u.length <= WINOGRAD_CACHE_BYTES && !winograd.containsKey(w)) {
+                winograd.put(w, u);
+                winogradBytes += 4L * u.length;
+            }
+        }
+        return u;
     }
 
     /** out[b][c][*] = bias[c]. */
@@ -75,7 +105,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.zeros(s);
         float[] O = out.data();
         if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.data(), 0, O, r * outF, outF);
-        Gemm.gemm(par, rows, outF, in, MatA.of(x.data(), 0, in), PackB.transposed(weight(w, in)), COut.matrix(O, 0, outF));
+        Gemm.gemm(par, rows, outF, in, MatA.of(x.data(), 0, in), PackB.transposed(weight(w, in)), COut.matrix(O, 0, outF), true);
         return out;
     }
 

@@ -4,16 +4,16 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Single-precision GEMM C += A·B with the Vector API, organised like BLIS/GotoBLAS: B is packed in
- * KC×NC blocks of NR-wide panels (the panel being multiplied sits in L1, the block in L2), A in
- * MC×KC blocks of MR-row panels, and a 12×32 register-blocked micro-kernel keeps 24 AVX-512
+ * Single-precision GEMM C (+)= A·B with the Vector API, organised like BLIS/GotoBLAS: B is packed in
+ * KC×NC blocks of NR-wide panels (the block stays in L2), A in MR-row panels (a panel stays in L1
+ * while the B panels stream past it), and a 12×32 register-blocked micro-kernel keeps 24 AVX-512
  * accumulators in registers, so each loaded B vector feeds 12 FMAs and each broadcast A value 2.
- * That is what makes it fast: arithmetic runs from registers with unit-stride loads from cache.
+ * That is what makes it fast: the arithmetic runs from registers on unit-stride, cache-resident data.
  *
- * <p>B can come from anywhere through {@link PackB} (a matrix, a transposed weight, an image through
- * implicit im2col); A may be float32 or 16-bit ({@link MatA}); C columns may be spread over images
- * ({@link COut}). Work is split by C rows or C columns only, and every C element is accumulated over
- * k = 0, 1, …, K−1 in that order with one fused multiply-add per step whatever the blocking, the
+ * <p>B can come from anywhere through {@link PackB} (a matrix, a transposed weight, an image seen
+ * through implicit im2col); A may be float32 or 16-bit ({@link MatA}); C's columns may be spread over
+ * images ({@link COut}). Work is split by C rows or C columns only, and every C element is accumulated
+ * over k = 0, 1, …, K−1 in that order with one fused multiply-add per step, whatever the blocking, the
  * split or the micro-kernel variant: results are bit-identical for any thread count.
  */
 public final class Gemm {
@@ -21,14 +21,14 @@ public final class Gemm {
     private static final int L = S.length();
     /** Micro-tile: MR rows of C by NR = 2 vectors of columns. */
     public static final int MR = 12, NR = 2 * L;
-    /** Cache blocks: KC deep (a B panel of KC×NR fits L1), MC rows of A and NC columns of B (both fit L2). */
-    static final int KC = Integer.getInteger("gemm.kc", 256), MC = Integer.getInteger("gemm.mc", 144), NC = Integer.getInteger("gemm.nc", 1024);
-    /** Below this many columns per task the A operand is read in place instead of packed. */
-    private static final int PACK_A_MIN_COLS = Integer.getInteger("gemm.packmin", 256);
-    static final boolean GOUTER = Boolean.getBoolean("gemm.gouter");
+    /** Cache blocks: at most KC_MAX deep and NC columns per packed B block (fits L2; an A panel fits L1). */
+    static final int KC_MAX = 320, NC = 1024;
+    /** From this many columns per task on, A is packed (the copy pays for itself); below, it is read in place. */
+    private static final int PACK_A_MIN_COLS = 512;
 
     private static final class Scratch {
-        final float[] a = new float[MC * KC], b = new float[KC * NC], tile = new float[MR * NR];
+        final float[] a = new float[MR * KC_MAX], b = new float[KC_MAX * NC], tile = new float[MR * NR];
+        float[] packedA = new float[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -39,87 +39,110 @@ public final class Gemm {
     /** Row-major C[M×N] += A[M×K]·B[K×N] with leading dimensions. */
     public static void gemm(Parallel par, int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc) {
-        gemm(par, m, n, k, MatA.of(a, aOff, lda), PackB.rowMajor(b, bOff, ldb), COut.matrix(c, cOff, ldc));
+        gemm(par, m, n, k, MatA.of(a, aOff, lda), PackB.rowMajor(b, bOff, ldb), COut.matrix(c, cOff, ldc), true);
     }
 
-    /** C += A·B for any operand sources; see the class comment for the guarantees. */
-    public static void gemm(Parallel par, int m, int n, int k, MatA a, PackB b, COut c) {
+    /**
+     * C = A·B, or C += A·B when {@code accumulate}, for any operand sources (see the class comment).
+     * With K = 0 and accumulate false, C is left as it is.
+     */
+    public static void gemm(Parallel par, int m, int n, int k, MatA a, PackB b, COut c, boolean accumulate) {
         if (m <= 0 || n <= 0 || k <= 0) return;
         int panels = (n + NR - 1) / NR, groups = (m + MR - 1) / MR;
+        int kBlocks = (k + KC_MAX - 1) / KC_MAX, kc = (k + kBlocks - 1) / kBlocks;   // equal k-blocks ≤ KC_MAX
         long work = (long) m * n * k;
         if (par.threads() == 1 || work < 1 << 18) {
-            task(0, m, 0, n, k, a, b, c, n >= PACK_A_MIN_COLS || a.f32 == null);
+            task(0, m, 0, n, k, kc, a, b, c, accumulate, n >= PACK_A_MIN_COLS || a.f32 == null);
         } else if (panels >= 8 * par.threads()) {
-            // many columns: split them (each task packs its own B blocks; A blocks are re-packed per task)
-            par.forRange(panels, 8, (p0, p1) -> task(0, m, p0 * NR, Math.min(n, p1 * NR), k, a, b, c, true));
+            // many columns: split them; A is packed once up front and shared, each task packs its own B blocks
+            MatA ap = a;
+            if (a.packed == null) {
+                Scratch s = SCRATCH.get();
+                if (s.packedA.length < MatA.packedSize(m, k)) s.packedA = new float[MatA.packedSize(m, k)];
+                ap = a.prepack(par, m, k, s.packedA, 0);
+            }
+            MatA fa = ap;
+            par.forRange(panels, 8, (p0, p1) -> task(0, m, p0 * NR, Math.min(n, p1 * NR), k, kc, fa, b, c, accumulate, true));
         } else {
             // few columns (deep layers, small batches): split rows; each task packs the whole (small) B
             int grain = (int) Math.max(1, (1L << 20) / ((long) MR * n * k));
             boolean packA = n >= PACK_A_MIN_COLS || a.f32 == null;
-            par.forRange(groups, grain, (g0, g1) -> task(g0 * MR, Math.min(m, g1 * MR), 0, n, k, a, b, c, packA));
+            par.forRange(groups, grain, (g0, g1) -> task(g0 * MR, Math.min(m, g1 * MR), 0, n, k, kc, a, b, c, accumulate, packA));
         }
     }
 
-    /** C[i0:i1, j0:j1] += A[i0:i1, :]·B[:, j0:j1], one thread. */
-    private static void task(int i0, int i1, int j0, int j1, int k, MatA a, PackB b, COut c, boolean packA) {
+    /** C[i0:i1, j0:j1] (+)= A[i0:i1, :]·B[:, j0:j1] on one thread; i0 is a multiple of MR. */
+    private static void task(int i0, int i1, int j0, int j1, int k, int kcMax, MatA a, PackB b, COut c, boolean accumulate, boolean packA) {
         Scratch s = SCRATCH.get();
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc), panels = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
+                boolean acc = accumulate || pc > 0;
                 for (int p = 0; p < panels; p++) b.pack(pc, kc, jc + p * NR, Math.min(NR, nc - p * NR), s.b, p * kc * NR);
-                for (int ic = i0; ic < i1; ic += MC) {
-                    int mc = Math.min(MC, i1 - ic), groups = (mc + MR - 1) / MR;
-                    for (int g = 0; g < groups; g++) {
-                        int rows = Math.min(MR, mc - g * MR);
-                        if (packA || rows < MR) a.packPanel(ic + g * MR, rows, pc, kc, s.a, g * kc * MR);
+                for (int row = i0; row < i1; row += MR) {
+                    int rows = Math.min(MR, i1 - row);
+                    float[] ap = null;
+                    int aOff = 0;
+                    if (a.packed != null) {
+                        ap = a.packed;
+                        aOff = a.off + (row / MR * a.packedK + pc) * MR;
+                    } else if (packA || rows < MR) {
+                        a.packPanel(row, rows, pc, kc, s.a, 0);
+                        ap = s.a;
                     }
-                    if (GOUTER) {
-                    for (int g = 0; g < groups; g++) {
-                        int row = ic + g * MR, rows = Math.min(MR, mc - g * MR);
-                        boolean packed = packA || rows < MR;
-                        for (int p = 0; p < panels; p++) {
-                            int col = jc + p * NR, cols = Math.min(NR, nc - p * NR);
-                            tile(kc, a, row, pc, packed, s, g * kc * MR, p * kc * NR, c, row, rows, col, cols);
-                        }
-                    }
-                    } else
                     for (int p = 0; p < panels; p++) {
                         int col = jc + p * NR, cols = Math.min(NR, nc - p * NR);
-                        for (int g = 0; g < groups; g++) {
-                            int row = ic + g * MR, rows = Math.min(MR, mc - g * MR);
-                            boolean packed = packA || rows < MR;
-                            tile(kc, a, row, pc, packed, s, g * kc * MR, p * kc * NR, c, row, rows, col, cols);
-                        }
+                        tile(kc, a, row, pc, ap, aOff, s, p * kc * NR, c, rows, col, cols, acc);
                     }
                 }
             }
         }
     }
 
-    /** One MR×NR tile of C: straight into C when it is whole, else through a scratch tile. */
-    private static void tile(int kc, MatA a, int row, int pc, boolean packed, Scratch s, int aOff, int bOff, COut c,
-                             int i, int rows, int j, int cols) {
-        int addr = rows == MR && cols == NR ? c.contiguous(i, j, NR) : -1;
+    /**
+     * One tile of C (rows ≤ MR): straight into C when its columns are whole and contiguous and it has
+     * 12, 8 or 4 rows, else through a scratch tile. A comes packed ({@code ap}) or in place (null).
+     */
+    private static void tile(int kc, MatA a, int row, int pc, float[] ap, int aOff, Scratch s, int bOff, COut c,
+                             int rows, int col, int cols, boolean acc) {
+        int addr = cols == NR ? c.contiguous(row, col, NR) : -1;
         if (addr >= 0) {
-            if (packed) microPacked(kc, s.a, aOff, s.b, bOff, c.c(), addr, c.ldc(), true);
-            else microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, s.b, bOff, c.c(), addr, c.ldc());
-            return;
+            if (ap == null) {
+                microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                return;
+            }
+            switch (rows) {
+                case MR -> {
+                    microPacked(kc, ap, aOff, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                    return;
+                }
+                case 8 -> {
+                    microPacked8(kc, ap, aOff, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                    return;
+                }
+                case 4 -> {
+                    microPacked4(kc, ap, aOff, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                    return;
+                }
+                default -> {
+                }
+            }
         }
         float[] t = s.tile;
-        java.util.Arrays.fill(t, 0f);
+        if (acc)
+            for (int r = 0; r < rows; r++)
+                for (int q = 0; q < cols; q++) t[r * NR + q] = c.c()[c.index(row + r, col + q)];
+        if (ap != null) microPacked(kc, ap, aOff, s.b, bOff, t, 0, NR, acc);
+        else microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, s.b, bOff, t, 0, NR, acc);
         for (int r = 0; r < rows; r++)
-            for (int q = 0; q < cols; q++) t[r * NR + q] = c.c()[c.index(i + r, j + q)];
-        if (packed) microPacked(kc, s.a, aOff, s.b, bOff, t, 0, NR, true);
-        else microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, s.b, bOff, t, 0, NR);
-        for (int r = 0; r < rows; r++)
-            for (int q = 0; q < cols; q++) c.c()[c.index(i + r, j + q)] = t[r * NR + q];
+            for (int q = 0; q < cols; q++) c.c()[c.index(row + r, col + q)] = t[r * NR + q];
     }
 
     /**
-     * The micro-kernel: C[12×NR] (+)= A·B over kc steps, A packed as [k][12] (12 rows broadcast per step), B as
-     * [k][NR] (two vectors per step), 24 accumulators held in registers for the whole loop. With
-     * {@code accumulate} false the accumulators start at zero and C is only written.
+     * The micro-kernel: C[12×NR] (+)= A·B over kc steps, A packed as [k][12] (12 values broadcast per step), B
+     * packed as [k][NR] (two vectors per step); the 24 accumulators stay in registers for the whole loop, so
+     * each step is 2 loads, 12 broadcasts and 24 FMAs. With {@code accumulate} false C is only written.
      */
     static void microPacked(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
         FloatVector z = FloatVector.zero(S);
@@ -165,20 +188,76 @@ public final class Gemm {
         cb0.intoArray(c, cOff + 11 * ldc); cb1.intoArray(c, cOff + 11 * ldc + L);
     }
 
-    /** As {@link #microPacked} with A read in place from 12 rows of a row-major float32 matrix (leading dimension lda). */
-    private static void microRows(int kc, float[] a, int aOff, int lda, float[] b, int bOff, float[] c, int cOff, int ldc) {
-        FloatVector c00 = FloatVector.fromArray(S, c, cOff + 0 * ldc), c01 = FloatVector.fromArray(S, c, cOff + 0 * ldc + L);
-        FloatVector c10 = FloatVector.fromArray(S, c, cOff + 1 * ldc), c11 = FloatVector.fromArray(S, c, cOff + 1 * ldc + L);
-        FloatVector c20 = FloatVector.fromArray(S, c, cOff + 2 * ldc), c21 = FloatVector.fromArray(S, c, cOff + 2 * ldc + L);
-        FloatVector c30 = FloatVector.fromArray(S, c, cOff + 3 * ldc), c31 = FloatVector.fromArray(S, c, cOff + 3 * ldc + L);
-        FloatVector c40 = FloatVector.fromArray(S, c, cOff + 4 * ldc), c41 = FloatVector.fromArray(S, c, cOff + 4 * ldc + L);
-        FloatVector c50 = FloatVector.fromArray(S, c, cOff + 5 * ldc), c51 = FloatVector.fromArray(S, c, cOff + 5 * ldc + L);
-        FloatVector c60 = FloatVector.fromArray(S, c, cOff + 6 * ldc), c61 = FloatVector.fromArray(S, c, cOff + 6 * ldc + L);
-        FloatVector c70 = FloatVector.fromArray(S, c, cOff + 7 * ldc), c71 = FloatVector.fromArray(S, c, cOff + 7 * ldc + L);
-        FloatVector c80 = FloatVector.fromArray(S, c, cOff + 8 * ldc), c81 = FloatVector.fromArray(S, c, cOff + 8 * ldc + L);
-        FloatVector c90 = FloatVector.fromArray(S, c, cOff + 9 * ldc), c91 = FloatVector.fromArray(S, c, cOff + 9 * ldc + L);
-        FloatVector ca0 = FloatVector.fromArray(S, c, cOff + 10 * ldc), ca1 = FloatVector.fromArray(S, c, cOff + 10 * ldc + L);
-        FloatVector cb0 = FloatVector.fromArray(S, c, cOff + 11 * ldc), cb1 = FloatVector.fromArray(S, c, cOff + 11 * ldc + L);
+    /** {@link #microPacked} for the first 8 rows of a packed panel (the last row group of a matrix). */
+    private static void microPacked8(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc + L) : z;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : z;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : z;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : z;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc + L) : z;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc + L) : z;
+        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc + L) : z;
+        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc + L) : z;
+        for (int k = 0; k < kc; k++) {
+            int bk = bOff + k * NR, ak = aOff + k * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
+            x = FloatVector.broadcast(S, a[ak]); c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ak + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ak + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ak + 3]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[ak + 4]); c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[ak + 5]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, a[ak + 6]); c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, a[ak + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff + 0 * ldc + L);
+        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff + 1 * ldc + L);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + L);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + L);
+        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff + 4 * ldc + L);
+        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff + 5 * ldc + L);
+        c60.intoArray(c, cOff + 6 * ldc); c61.intoArray(c, cOff + 6 * ldc + L);
+        c70.intoArray(c, cOff + 7 * ldc); c71.intoArray(c, cOff + 7 * ldc + L);
+    }
+
+    /** {@link #microPacked} for the first 4 rows of a packed panel (the last row group of a matrix). */
+    private static void microPacked4(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc + L) : z;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : z;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : z;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : z;
+        for (int k = 0; k < kc; k++) {
+            int bk = bOff + k * NR, ak = aOff + k * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
+            x = FloatVector.broadcast(S, a[ak]); c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ak + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ak + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ak + 3]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+        }
+        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff + 0 * ldc + L);
+        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff + 1 * ldc + L);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + L);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + L);
+    }
+
+    /** {@link #microPacked} with A read in place from 12 rows of a row-major float32 matrix (leading dimension lda). */
+    private static void microRows(int kc, float[] a, int aOff, int lda, float[] b, int bOff, float[] c, int cOff, int ldc,
+                                  boolean accumulate) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc + L) : z;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : z;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : z;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : z;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc + L) : z;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc + L) : z;
+        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc + L) : z;
+        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc + L) : z;
+        FloatVector c80 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : z, c81 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc + L) : z;
+        FloatVector c90 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : z, c91 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc + L) : z;
+        FloatVector ca0 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : z, ca1 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc + L) : z;
+        FloatVector cb0 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : z, cb1 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc + L) : z;
         int a0 = aOff + 0 * lda, a1 = aOff + 1 * lda, a2 = aOff + 2 * lda, a3 = aOff + 3 * lda, a4 = aOff + 4 * lda, a5 = aOff + 5 * lda;
         int a6 = aOff + 6 * lda, a7 = aOff + 7 * lda, a8 = aOff + 8 * lda, a9 = aOff + 9 * lda, aa = aOff + 10 * lda, ab = aOff + 11 * lda;
         for (int k = 0; k < kc; k++) {
@@ -210,5 +289,4 @@ public final class Gemm {
         ca0.intoArray(c, cOff + 10 * ldc); ca1.intoArray(c, cOff + 10 * ldc + L);
         cb0.intoArray(c, cOff + 11 * ldc); cb1.intoArray(c, cOff + 11 * ldc + L);
     }
-
 }

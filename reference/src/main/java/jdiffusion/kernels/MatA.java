@@ -10,13 +10,43 @@ public final class MatA {
     final short[] half;
     final boolean bf16;
     final int off, ld;
+    /** When not null: the whole matrix as MR-row panels [panel][k][MR] of depth {@code packedK}, from {@code off}. */
+    final float[] packed;
+    final int packedK;
 
-    private MatA(float[] f32, short[] half, boolean bf16, int off, int ld) {
+    private MatA(float[] f32, short[] half, boolean bf16, int off, int ld, float[] packed, int packedK) {
         this.f32 = f32;
         this.half = half;
         this.bf16 = bf16;
         this.off = off;
         this.ld = ld;
+        this.packed = packed;
+        this.packedK = packedK;
+    }
+
+    private MatA(float[] f32, short[] half, boolean bf16, int off, int ld) {
+        this(f32, half, bf16, off, ld, null, 0);
+    }
+
+    /**
+     * Rows [0, m) × columns [0, k) packed once into dst[dOff ..] ({@link #packedSize} floats), for all
+     * GEMM tasks to share; returns the packed view.
+     */
+    MatA prepack(Parallel par, int m, int k, float[] dst, int dOff) {
+        int groups = (m + Gemm.MR - 1) / Gemm.MR;
+        par.forRange(groups, Math.max(1, 65536 / Math.max(1, k * Gemm.MR)), (g0, g1) -> {
+            for (int g = g0; g < g1; g++) packPanel(g * Gemm.MR, Math.min(Gemm.MR, m - g * Gemm.MR), 0, k, dst, dOff + g * k * Gemm.MR);
+        });
+        return packed(dst, dOff, k);
+    }
+
+    static int packedSize(int m, int k) {
+        return (m + Gemm.MR - 1) / Gemm.MR * Gemm.MR * k;
+    }
+
+    /** An already packed matrix (layout of {@link #prepack}) starting at {@code off}. */
+    static MatA packed(float[] panels, int off, int k) {
+        return new MatA(null, null, false, off, 0, panels, k);
     }
 
     public static MatA of(float[] a, int off, int ld) {
