@@ -92,14 +92,14 @@ public final class ProfilingBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
-        String op = "conv2d " + w.dim(2) + "x" + w.dim(3) + (stride == 1 ? "" : " stride " + stride);
+        String op = "conv2d " + w.dim(2) + "x" + w.dim(3) + (stride == 1 ? "" : " stride " + stride) + " @" + x.dim(2) + "x" + x.dim(3);
         return time(op, MacCounter.conv2dMacs(x, w, stride, pt, pl, pb, pr), () -> inner.conv2d(x, w, bias, stride, pt, pl, pb, pr));
     }
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
         long rows = x.numel() / w.dim(1);
-        return time(rows < 64 ? "linear (few rows)" : "linear", rows * w.dim(0) * w.dim(1), () -> inner.linear(x, w, bias));
+        return time(rows < 64 ? "linear (few rows)" : "linear " + rows + " rows", rows * w.dim(0) * w.dim(1), () -> inner.linear(x, w, bias));
     }
 
     @Override
@@ -124,7 +124,7 @@ public final class ProfilingBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
-        String op = "attention " + (q == k ? "self " : "") + q.dim(1) + "x" + k.dim(1);
+        String op = "attention " + q.dim(1) + "x" + k.dim(1);
         return time(op, 2L * q.dim(0) * q.dim(1) * k.dim(1) * q.dim(2), () -> inner.attention(q, k, v, heads, scale));
     }
 
