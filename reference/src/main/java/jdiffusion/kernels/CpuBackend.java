@@ -104,9 +104,47 @@ public final class CpuBackend implements Backend, AutoCloseable {
         s[s.length - 1] = outF;
         Tensor out = Tensor.zeros(s);
         float[] O = out.data();
+        if (rows <= FEW_ROWS) {
+            fewRows(x.data(), rows, in, weight(w, in), bias == null ? null : bias.data(), outF, O);
+            return out;
+        }
         if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.data(), 0, O, r * outF, outF);
         Gemm.gemm(par, rows, outF, in, MatA.of(x.data(), 0, in), PackB.transposed(weight(w, in)), COut.matrix(O, 0, outF), true);
         return out;
+    }
+
+    /** Up to this many rows a linear layer is a set of dot products (the weight is streamed once). */
+    private static final int FEW_ROWS = 4;
+
+    /**
+     * out[r][o] = bias[o] + x[r]·w[o] for a handful of rows (e.g. the time embedding): each weight row
+     * is read once, converted to float32 if stored in 16 bits, and dotted with every input row;
+     * vector lanes accumulate in a fixed order, then are reduced.
+     */
+    private void fewRows(float[] x, int rows, int in, MatA w, float[] bias, int outF, float[] out) {
+        par.forRange(outF, 32, (o0, o1) -> {
+            float[] row = w.f32 != null ? null : new float[in];
+            for (int o = o0; o < o1; o++) {
+                float[] wr = w.f32;
+                int wOff = w.off + o * w.ld;
+                if (wr == null) {
+                    for (int i = 0; i < in; i++) row[i] = w.get(o, i);
+                    wr = row;
+                    wOff = 0;
+                }
+                for (int r = 0; r < rows; r++) {
+                    FloatVector acc = FloatVector.zero(S);
+                    int i = 0;
+                    for (; i + L <= in; i += L)
+                        acc = FloatVector.fromArray(S, x, r * in + i).fma(FloatVector.fromArray(S, wr, wOff + i), acc);
+                    if (i < in) {
+                        var m = FastMath.tail(i, in);
+                        acc = FloatVector.fromArray(S, x, r * in + i, m).fma(FloatVector.fromArray(S, wr, wOff + i, m), acc);
+                    }
+                    out[r * outF + o] = acc.reduceLanes(VectorOperators.ADD) + (bias == null ? 0f : bias[o]);
+                }
+            }
+        });
     }
 
     @Override

@@ -86,7 +86,7 @@ final class FlashAttention {
             int nk = Math.min(BK, tkp - kb), valid = Math.min(nk, tk - kb);
             // Sᵀ[key][query] = Σ_e K[key][e] · (scale·Q[query][e])
             for (int kk = 0; kk < nk; kk += MR)
-                Gemm.microPacked(d, kp, kOff + (kb + kk) * d, qt, 0, st, kk * NR, NR, false);
+                Gemm.microPacked(d, kp, kOff + (kb + kk) * d, qt, 0, st, kk * NR, kk * NR + L, NR, false);
             FloatVector x0 = m0, x1 = m1;
             for (int j = 0; j < valid; j++) {
                 x0 = x0.max(FloatVector.fromArray(S, st, j * NR));
@@ -115,7 +115,7 @@ final class FlashAttention {
                 }
             // Oᵀ[e][query] += Σ_key Vᵀ[e][key] · Pᵀ[key][query]
             for (int e0 = 0; e0 < dp; e0 += MR)
-                Gemm.microPacked(nk, vp, vOff + (e0 * tkp + kb * MR), st, 0, ot, e0 * NR, NR, true);
+                Gemm.microPacked(nk, vp, vOff + (e0 * tkp + kb * MR), st, 0, ot, e0 * NR, e0 * NR + L, NR, true);
         }
         float[] inv = t.l;
         FloatVector.broadcast(S, 1f).div(l0).intoArray(inv, 0);

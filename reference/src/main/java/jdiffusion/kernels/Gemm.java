@@ -28,7 +28,7 @@ public final class Gemm {
 
     private static final class Scratch {
         final float[] a = new float[MR * KC_MAX], b = new float[KC_MAX * NC], tile = new float[MR * NR];
-        float[] packedA = new float[0];
+        float[] packedA = new float[0], packedB = new float[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -52,7 +52,7 @@ public final class Gemm {
         int kBlocks = (k + KC_MAX - 1) / KC_MAX, kc = (k + kBlocks - 1) / kBlocks;   // equal k-blocks ≤ KC_MAX
         long work = (long) m * n * k;
         if (par.threads() == 1 || work < 1 << 18) {
-            task(0, m, 0, n, k, kc, a, b, c, accumulate, n >= PACK_A_MIN_COLS || a.f32 == null);
+            task(0, m, 0, n, k, kc, a, b, null, c, accumulate, n >= PACK_A_MIN_COLS || a.f32 == null);
         } else if (panels >= 8 * par.threads()) {
             // many columns: split them; A is packed once up front and shared, each task packs its own B blocks
             MatA ap = a;
@@ -62,24 +62,37 @@ public final class Gemm {
                 ap = a.prepack(par, m, k, s.packedA, 0);
             }
             MatA fa = ap;
-            par.forRange(panels, 8, (p0, p1) -> task(0, m, p0 * NR, Math.min(n, p1 * NR), k, kc, fa, b, c, accumulate, true));
+            par.forRange(panels, 8, (p0, p1) -> task(0, m, p0 * NR, Math.min(n, p1 * NR), k, kc, fa, b, null, c, accumulate, true));
         } else {
-            // few columns (deep layers, small batches): split rows; each task packs the whole (small) B
+            // few columns (deep layers, small batches): B is packed once up front and shared, rows are split
+            Scratch s = SCRATCH.get();
+            int size = panels * NR * k;
+            if (s.packedB.length < size) s.packedB = new float[size];
+            float[] bp = s.packedB;
+            par.forRange(panels, Math.max(1, 32768 / (NR * k)), (p0, p1) -> {
+                for (int p = p0; p < p1; p++) b.pack(0, k, p * NR, Math.min(NR, n - p * NR), bp, p * k * NR);
+            });
             int grain = (int) Math.max(1, (1L << 20) / ((long) MR * n * k));
             boolean packA = n >= PACK_A_MIN_COLS || a.f32 == null;
-            par.forRange(groups, grain, (g0, g1) -> task(g0 * MR, Math.min(m, g1 * MR), 0, n, k, kc, a, b, c, accumulate, packA));
+            par.forRange(groups, grain, (g0, g1) -> task(g0 * MR, Math.min(m, g1 * MR), 0, n, k, kc, a, null, bp, c, accumulate, packA));
         }
     }
 
-    /** C[i0:i1, j0:j1] (+)= A[i0:i1, :]·B[:, j0:j1] on one thread; i0 is a multiple of MR. */
-    private static void task(int i0, int i1, int j0, int j1, int k, int kcMax, MatA a, PackB b, COut c, boolean accumulate, boolean packA) {
+    /**
+     * C[i0:i1, j0:j1] (+)= A[i0:i1, :]·B[:, j0:j1] on one thread; i0 is a multiple of MR, j0 of NR. B is
+     * packed here block by block from {@code b}, or comes whole as panels [panel][k][NR] in {@code bPre}.
+     */
+    private static void task(int i0, int i1, int j0, int j1, int k, int kcMax, MatA a, PackB b, float[] bPre, COut c,
+                             boolean accumulate, boolean packA) {
         Scratch s = SCRATCH.get();
+        float[] bArr = bPre != null ? bPre : s.b;
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc), panels = (nc + NR - 1) / NR;
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
                 boolean acc = accumulate || pc > 0;
-                for (int p = 0; p < panels; p++) b.pack(pc, kc, jc + p * NR, Math.min(NR, nc - p * NR), s.b, p * kc * NR);
+                if (bPre == null)
+                    for (int p = 0; p < panels; p++) b.pack(pc, kc, jc + p * NR, Math.min(NR, nc - p * NR), s.b, p * kc * NR);
                 for (int row = i0; row < i1; row += MR) {
                     int rows = Math.min(MR, i1 - row);
                     float[] ap = null;
@@ -93,7 +106,8 @@ public final class Gemm {
                     }
                     for (int p = 0; p < panels; p++) {
                         int col = jc + p * NR, cols = Math.min(NR, nc - p * NR);
-                        tile(kc, a, row, pc, ap, aOff, s, p * kc * NR, c, rows, col, cols, acc);
+                        int bOff = bPre != null ? (col / NR * k + pc) * NR : p * kc * NR;
+                        tile(kc, a, row, pc, ap, aOff, bArr, bOff, s, c, rows, col, cols, acc);
                     }
                 }
             }
@@ -101,28 +115,31 @@ public final class Gemm {
     }
 
     /**
-     * One tile of C (rows ≤ MR): straight into C when its columns are whole and contiguous and it has
-     * 12, 8 or 4 rows, else through a scratch tile. A comes packed ({@code ap}) or in place (null).
+     * One tile of C (rows ≤ MR): straight into C when each half of its columns is whole and contiguous
+     * (the halves may lie in different images) and it has 12, 8 or 4 rows, else through a scratch tile.
+     * A comes packed ({@code ap}) or in place (null).
      */
-    private static void tile(int kc, MatA a, int row, int pc, float[] ap, int aOff, Scratch s, int bOff, COut c,
+    private static void tile(int kc, MatA a, int row, int pc, float[] ap, int aOff, float[] bp, int bOff, Scratch s, COut c,
                              int rows, int col, int cols, boolean acc) {
-        int addr = cols == NR ? c.contiguous(row, col, NR) : -1;
-        if (addr >= 0) {
+        int addr = cols == NR ? c.contiguous(row, col, L) : -1, addr1 = addr >= 0 ? c.contiguous(row, col + L, L) : -1;
+        if (addr1 >= 0) {
+            float[] cc = c.c();
+            int ldc = c.ldc();
             if (ap == null) {
-                microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, bp, bOff, cc, addr, addr1, ldc, acc);
                 return;
             }
             switch (rows) {
                 case MR -> {
-                    microPacked(kc, ap, aOff, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                    microPacked(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, acc);
                     return;
                 }
                 case 8 -> {
-                    microPacked8(kc, ap, aOff, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                    microPacked8(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, acc);
                     return;
                 }
                 case 4 -> {
-                    microPacked4(kc, ap, aOff, s.b, bOff, c.c(), addr, c.ldc(), acc);
+                    microPacked4(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, acc);
                     return;
                 }
                 default -> {
@@ -133,8 +150,8 @@ public final class Gemm {
         if (acc)
             for (int r = 0; r < rows; r++)
                 for (int q = 0; q < cols; q++) t[r * NR + q] = c.c()[c.index(row + r, col + q)];
-        if (ap != null) microPacked(kc, ap, aOff, s.b, bOff, t, 0, NR, acc);
-        else microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, s.b, bOff, t, 0, NR, acc);
+        if (ap != null) microPacked(kc, ap, aOff, bp, bOff, t, 0, L, NR, acc);
+        else microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, bp, bOff, t, 0, L, NR, acc);
         for (int r = 0; r < rows; r++)
             for (int q = 0; q < cols; q++) c.c()[c.index(row + r, col + q)] = t[r * NR + q];
     }
@@ -142,22 +159,23 @@ public final class Gemm {
     /**
      * The micro-kernel: C[12×NR] (+)= A·B over kc steps, A packed as [k][12] (12 values broadcast per step), B
      * packed as [k][NR] (two vectors per step); the 24 accumulators stay in registers for the whole loop, so
-     * each step is 2 loads, 12 broadcasts and 24 FMAs. With {@code accumulate} false C is only written.
+     * each step is 2 loads, 12 broadcasts and 24 FMAs. The two column halves of the tile start at cOff and cOff1
+     * (cOff + L for a plain matrix). With {@code accumulate} false C is only written.
      */
-    static void microPacked(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
+    static void microPacked(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, boolean accumulate) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc + L) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : z;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc + L) : z;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc + L) : z;
-        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc + L) : z;
-        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc + L) : z;
-        FloatVector c80 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : z, c81 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc + L) : z;
-        FloatVector c90 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : z, c91 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc + L) : z;
-        FloatVector ca0 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : z, ca1 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc + L) : z;
-        FloatVector cb0 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : z, cb1 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc + L) : z;
+        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : z;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : z;
+        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : z;
+        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : z;
+        FloatVector c80 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : z, c81 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 8 * ldc) : z;
+        FloatVector c90 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : z, c91 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 9 * ldc) : z;
+        FloatVector ca0 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : z, ca1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 10 * ldc) : z;
+        FloatVector cb0 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : z, cb1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 11 * ldc) : z;
         for (int k = 0; k < kc; k++) {
             int bk = bOff + k * NR, ak = aOff + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
@@ -174,31 +192,31 @@ public final class Gemm {
             x = FloatVector.broadcast(S, a[ak + 10]); ca0 = x.fma(b0, ca0); ca1 = x.fma(b1, ca1);
             x = FloatVector.broadcast(S, a[ak + 11]); cb0 = x.fma(b0, cb0); cb1 = x.fma(b1, cb1);
         }
-        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff + 0 * ldc + L);
-        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff + 1 * ldc + L);
-        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + L);
-        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + L);
-        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff + 4 * ldc + L);
-        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff + 5 * ldc + L);
-        c60.intoArray(c, cOff + 6 * ldc); c61.intoArray(c, cOff + 6 * ldc + L);
-        c70.intoArray(c, cOff + 7 * ldc); c71.intoArray(c, cOff + 7 * ldc + L);
-        c80.intoArray(c, cOff + 8 * ldc); c81.intoArray(c, cOff + 8 * ldc + L);
-        c90.intoArray(c, cOff + 9 * ldc); c91.intoArray(c, cOff + 9 * ldc + L);
-        ca0.intoArray(c, cOff + 10 * ldc); ca1.intoArray(c, cOff + 10 * ldc + L);
-        cb0.intoArray(c, cOff + 11 * ldc); cb1.intoArray(c, cOff + 11 * ldc + L);
+        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff1 + 0 * ldc);
+        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff1 + 1 * ldc);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff1 + 2 * ldc);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff1 + 3 * ldc);
+        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff1 + 4 * ldc);
+        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff1 + 5 * ldc);
+        c60.intoArray(c, cOff + 6 * ldc); c61.intoArray(c, cOff1 + 6 * ldc);
+        c70.intoArray(c, cOff + 7 * ldc); c71.intoArray(c, cOff1 + 7 * ldc);
+        c80.intoArray(c, cOff + 8 * ldc); c81.intoArray(c, cOff1 + 8 * ldc);
+        c90.intoArray(c, cOff + 9 * ldc); c91.intoArray(c, cOff1 + 9 * ldc);
+        ca0.intoArray(c, cOff + 10 * ldc); ca1.intoArray(c, cOff1 + 10 * ldc);
+        cb0.intoArray(c, cOff + 11 * ldc); cb1.intoArray(c, cOff1 + 11 * ldc);
     }
 
     /** {@link #microPacked} for the first 8 rows of a packed panel (the last row group of a matrix). */
-    private static void microPacked8(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
+    private static void microPacked8(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, boolean accumulate) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc + L) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : z;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc + L) : z;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc + L) : z;
-        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc + L) : z;
-        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc + L) : z;
+        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : z;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : z;
+        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : z;
+        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : z;
         for (int k = 0; k < kc; k++) {
             int bk = bOff + k * NR, ak = aOff + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
@@ -211,23 +229,23 @@ public final class Gemm {
             x = FloatVector.broadcast(S, a[ak + 6]); c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
             x = FloatVector.broadcast(S, a[ak + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
         }
-        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff + 0 * ldc + L);
-        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff + 1 * ldc + L);
-        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + L);
-        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + L);
-        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff + 4 * ldc + L);
-        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff + 5 * ldc + L);
-        c60.intoArray(c, cOff + 6 * ldc); c61.intoArray(c, cOff + 6 * ldc + L);
-        c70.intoArray(c, cOff + 7 * ldc); c71.intoArray(c, cOff + 7 * ldc + L);
+        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff1 + 0 * ldc);
+        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff1 + 1 * ldc);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff1 + 2 * ldc);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff1 + 3 * ldc);
+        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff1 + 4 * ldc);
+        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff1 + 5 * ldc);
+        c60.intoArray(c, cOff + 6 * ldc); c61.intoArray(c, cOff1 + 6 * ldc);
+        c70.intoArray(c, cOff + 7 * ldc); c71.intoArray(c, cOff1 + 7 * ldc);
     }
 
     /** {@link #microPacked} for the first 4 rows of a packed panel (the last row group of a matrix). */
-    private static void microPacked4(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
+    private static void microPacked4(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, boolean accumulate) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc + L) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : z;
+        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
         for (int k = 0; k < kc; k++) {
             int bk = bOff + k * NR, ak = aOff + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
@@ -236,28 +254,28 @@ public final class Gemm {
             x = FloatVector.broadcast(S, a[ak + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
             x = FloatVector.broadcast(S, a[ak + 3]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
         }
-        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff + 0 * ldc + L);
-        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff + 1 * ldc + L);
-        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + L);
-        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + L);
+        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff1 + 0 * ldc);
+        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff1 + 1 * ldc);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff1 + 2 * ldc);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff1 + 3 * ldc);
     }
 
     /** {@link #microPacked} with A read in place from 12 rows of a row-major float32 matrix (leading dimension lda). */
-    private static void microRows(int kc, float[] a, int aOff, int lda, float[] b, int bOff, float[] c, int cOff, int ldc,
+    private static void microRows(int kc, float[] a, int aOff, int lda, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc,
                                   boolean accumulate) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc + L) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc + L) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc + L) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc + L) : z;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc + L) : z;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc + L) : z;
-        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc + L) : z;
-        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc + L) : z;
-        FloatVector c80 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : z, c81 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc + L) : z;
-        FloatVector c90 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : z, c91 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc + L) : z;
-        FloatVector ca0 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : z, ca1 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc + L) : z;
-        FloatVector cb0 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : z, cb1 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc + L) : z;
+        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
+        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
+        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
+        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
+        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : z;
+        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : z;
+        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : z;
+        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : z;
+        FloatVector c80 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : z, c81 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 8 * ldc) : z;
+        FloatVector c90 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : z, c91 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 9 * ldc) : z;
+        FloatVector ca0 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : z, ca1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 10 * ldc) : z;
+        FloatVector cb0 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : z, cb1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 11 * ldc) : z;
         int a0 = aOff + 0 * lda, a1 = aOff + 1 * lda, a2 = aOff + 2 * lda, a3 = aOff + 3 * lda, a4 = aOff + 4 * lda, a5 = aOff + 5 * lda;
         int a6 = aOff + 6 * lda, a7 = aOff + 7 * lda, a8 = aOff + 8 * lda, a9 = aOff + 9 * lda, aa = aOff + 10 * lda, ab = aOff + 11 * lda;
         for (int k = 0; k < kc; k++) {
@@ -276,17 +294,17 @@ public final class Gemm {
             x = FloatVector.broadcast(S, a[aa + k]); ca0 = x.fma(b0, ca0); ca1 = x.fma(b1, ca1);
             x = FloatVector.broadcast(S, a[ab + k]); cb0 = x.fma(b0, cb0); cb1 = x.fma(b1, cb1);
         }
-        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff + 0 * ldc + L);
-        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff + 1 * ldc + L);
-        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff + 2 * ldc + L);
-        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff + 3 * ldc + L);
-        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff + 4 * ldc + L);
-        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff + 5 * ldc + L);
-        c60.intoArray(c, cOff + 6 * ldc); c61.intoArray(c, cOff + 6 * ldc + L);
-        c70.intoArray(c, cOff + 7 * ldc); c71.intoArray(c, cOff + 7 * ldc + L);
-        c80.intoArray(c, cOff + 8 * ldc); c81.intoArray(c, cOff + 8 * ldc + L);
-        c90.intoArray(c, cOff + 9 * ldc); c91.intoArray(c, cOff + 9 * ldc + L);
-        ca0.intoArray(c, cOff + 10 * ldc); ca1.intoArray(c, cOff + 10 * ldc + L);
-        cb0.intoArray(c, cOff + 11 * ldc); cb1.intoArray(c, cOff + 11 * ldc + L);
+        c00.intoArray(c, cOff + 0 * ldc); c01.intoArray(c, cOff1 + 0 * ldc);
+        c10.intoArray(c, cOff + 1 * ldc); c11.intoArray(c, cOff1 + 1 * ldc);
+        c20.intoArray(c, cOff + 2 * ldc); c21.intoArray(c, cOff1 + 2 * ldc);
+        c30.intoArray(c, cOff + 3 * ldc); c31.intoArray(c, cOff1 + 3 * ldc);
+        c40.intoArray(c, cOff + 4 * ldc); c41.intoArray(c, cOff1 + 4 * ldc);
+        c50.intoArray(c, cOff + 5 * ldc); c51.intoArray(c, cOff1 + 5 * ldc);
+        c60.intoArray(c, cOff + 6 * ldc); c61.intoArray(c, cOff1 + 6 * ldc);
+        c70.intoArray(c, cOff + 7 * ldc); c71.intoArray(c, cOff1 + 7 * ldc);
+        c80.intoArray(c, cOff + 8 * ldc); c81.intoArray(c, cOff1 + 8 * ldc);
+        c90.intoArray(c, cOff + 9 * ldc); c91.intoArray(c, cOff1 + 9 * ldc);
+        ca0.intoArray(c, cOff + 10 * ldc); ca1.intoArray(c, cOff1 + 10 * ldc);
+        cb0.intoArray(c, cOff + 11 * ldc); cb1.intoArray(c, cOff1 + 11 * ldc);
     }
 }
