@@ -9,6 +9,7 @@ import jdiffusion.kernels.ShapeOnlyBackend;
 import jdiffusion.nn.Architectures;
 import jdiffusion.nn.Ctx;
 import jdiffusion.nn.UNet;
+import jdiffusion.nn.WeightPrecision;
 import jdiffusion.sample.NoiseSource;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.layout.ModelFolder;
@@ -69,6 +70,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gemm-size", defaultValue = "2048", description = "Size n of the n³ GEMM measured as the ceiling (0 = skip).")
     int gemmSize;
 
+
     @Mixin
     BackendOptions backendOptions;
 
@@ -78,8 +80,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (batch < 1 || runs < 1 || warmup < 0 || tokens < 1) throw new IllegalArgumentException("--batch, --runs, --tokens must be ≥ 1 and --warmup ≥ 0");
         String load0 = loadAverage();
         long tLoad = System.nanoTime();
-        UNet unet = arch != null ? Architectures.random(arch, seed) : loadFolder(model);
+        WeightPrecision precision = backendOptions.weightPrecision();
+        UNet unet = arch != null ? Architectures.random(arch, seed, precision) : loadFolder(model, precision);
         double loadS = (System.nanoTime() - tLoad) / 1e9;
+        long modelBytes = heapAfterGc();
         int size = latent != null ? latent : unet.sampleSize();
         if (size % unet.sizeMultiple() != 0) throw new IllegalArgumentException("--latent must be a multiple of " + unet.sizeMultiple());
         NoiseSource rng = new NoiseSource(seed);
@@ -95,9 +99,10 @@ public final class BenchCommand implements Callable<Integer> {
 
         Backend backend = backendOptions.create();
         int threads = backend instanceof CpuBackend cb ? cb.threads() : 1;
-        System.out.printf("bench: %s (%s, %.2f M parameters, built in %.1f s), sample %s%s, backend %s, %d thread(s)%n", name,
-                unet.kind(), unet.parameterCount() / 1e6, loadS, Arrays.toString(sample.shape()),
+        System.out.printf("bench: %s (%s, %.2f M parameters, weights %s, built in %.1f s), sample %s%s, backend %s, %d thread(s)%n", name,
+                unet.kind(), unet.parameterCount() / 1e6, precision.name().toLowerCase(java.util.Locale.ROOT), loadS, Arrays.toString(sample.shape()),
                 context == null ? "" : ", context " + Arrays.toString(context.shape()), backend.name(), threads);
+        System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
         for (int i = 0; i < warmup; i++) {
@@ -127,7 +132,9 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.printf("gemm_%d=%.1f GFLOP/s (%.0f%% of PyTorch's %.0f); model at %.0f%% of this GEMM's MAC rate%n", gemmSize, gf,
                     100 * gf / PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS, 100 * gmacs / (gf / 2));
         }
-        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20, loadAverage());
+        String cache = backend instanceof CpuBackend cb ? String.format("  winograd_cache_mib=%d", cb.winogradCacheBytes() >> 20) : "";
+        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d%s  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20,
+                cache, loadAverage());
         if (backend instanceof AutoCloseable ac) {
             try {
                 ac.close();
@@ -139,9 +146,15 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static UNet loadFolder(Path dir) {
+    private static UNet loadFolder(Path dir, WeightPrecision precision) {
         Path d = PipelineFolder.looksLikePipeline(dir) ? PipelineFolder.open(dir).component("unet") : dir;
-        return UNet.load(ModelFolder.open(d));
+        return UNet.load(ModelFolder.open(d), precision);
+    }
+
+    /** Heap in use after a full collection. */
+    static long heapAfterGc() {
+        for (int i = 0; i < 2; i++) System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     static double median(double[] v) {

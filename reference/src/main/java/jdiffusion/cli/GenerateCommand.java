@@ -72,7 +72,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (numImages < 1) throw new IllegalArgumentException("--num-images must be at least 1, got " + numImages);
         int bs = batch == null ? numImages : batch;
         if (bs < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + bs);
-        Pipeline p = Pipeline.load(resolveModel(model));
+        Pipeline p = Pipeline.load(resolveModel(model), backendOptions.weightPrecision());
         Scheduler scheduler = schedulerOptions.create(p.schedulerConfig());
         Backend backend = backendOptions.create();
         Conditioning all = conditioningOptions.resolve(p, numImages);

@@ -58,7 +58,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
-        Pipeline p = Pipeline.load(model);
+        Pipeline p = Pipeline.load(model, backendOptions.weightPrecision());
         Tensor xT;
         try (SafeTensorsFile f = SafeTensorsFile.open(noise)) {
             xT = Tensors.require(f, "x_T");

@@ -21,9 +21,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private static final int L = S.length();
 
     private final Parallel par;
-    /** Winograd F(2×2, 3×3) is used from this many output tiles (2×2 pixels, whole batch) on. */
-    static final int WINOGRAD_MIN_TILES = Integer.getInteger("jdiffusion.winogradMinTiles", 256);
-    private static final long WINOGRAD_CACHE_BYTES = Long.getLong("jdiffusion.winogradCacheMiB", 1024) << 20;
+    /**
+     * Winograd F(2×2, 3×3) is used for 3×3 stride-1 convolutions from WINOGRAD_MIN_TILES output tiles
+     * (2×2 pixels, whole batch) on when its transformed weights are cached, and from
+     * WINOGRAD_PER_CALL_TILES on when they have to be transformed for the call (16-bit weights, or the
+     * cache budget spent): below that the transform costs more than it saves.
+     */
+    static final int WINOGRAD_MIN_TILES = Integer.getInteger("jdiffusion.winogradMinTiles", 64);
+    static final int WINOGRAD_PER_CALL_TILES = 256;
+    /** Budget for cached transformed weights (16/9 of the 3×3 weights they come from), default 2 GiB. */
+    private static final long WINOGRAD_CACHE_BYTES = Long.getLong("jdiffusion.winogradCacheMiB", 2048) << 20;
     private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
     private long winogradBytes;
 
@@ -54,9 +61,13 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int kk = cin * kh * kw;
         Tensor out = Tensor.zeros(n, cout, oh, ow);
         float[] O = out.data();
-        if (kh == 3 && kw == 3 && stride == 1 && n * ((oh + 1) / 2) * ((ow + 1) / 2) >= WINOGRAD_MIN_TILES) {
-            Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, winogradWeights(w), bias == null ? null : bias.data(), cout, oh, ow, O);
-            return out;
+        int tiles = n * ((oh + 1) / 2) * ((ow + 1) / 2);
+        if (kh == 3 && kw == 3 && stride == 1 && tiles >= WINOGRAD_MIN_TILES) {
+            float[] u = winogradWeights(w, tiles);
+            if (u != null) {
+                Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, u, bias == null ? null : bias.data(), cout, oh, ow, O);
+                return out;
+            }
         }
         if (bias != null) fillBias(O, n, cout, ohw, bias.data());
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
@@ -68,20 +79,31 @@ public final class CpuBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * The Winograd-transformed 3×3 weights (16/9 of the weight's size), kept while the weight is alive
-     * and while their total stays within the budget; beyond it they are transformed on every call.
+     * The Winograd-transformed 3×3 weights: from the cache (kept while the weight is alive, float32
+     * weights only, within the budget), or transformed for this call when that pays off; null when the
+     * direct convolution is the better choice.
      */
-    private float[] winogradWeights(Tensor w) {
+    private float[] winogradWeights(Tensor w, int tiles) {
         float[] u = winograd.get(w);
         if (u != null) return u;
+        boolean cacheable = !w.isHalf() && winogradBytes + 64L * w.dim(0) * w.dim(1) <= WINOGRAD_CACHE_BYTES;
+        if (!cacheable && tiles < WINOGRAD_PER_CALL_TILES) return null;
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
-        synchronized (winograd) {
-            if (winogradBytes + 4L * u.length <= WINOGRAD_CACHE_BYTES && !winograd.containsKey(w)) {
-                winograd.put(w, u);
-                winogradBytes += 4L * u.length;
+        if (cacheable)
+            synchronized (winograd) {
+                if (winogradBytes + 4L * u.length <= WINOGRAD_CACHE_BYTES && !winograd.containsKey(w)) {
+                    winograd.put(w, u);
+                    winogradBytes += 4L * u.length;
+                }
             }
-        }
         return u;
+    }
+
+    /** Bytes held by cached Winograd weights. */
+    public long winogradCacheBytes() {
+        synchronized (winograd) {
+            return winogradBytes;
+        }
     }
 
     /** out[b][c][*] = bias[c]. */
@@ -93,7 +115,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /** A weight [out, ...] as a row-major [out × cols] GEMM operand, in whatever precision it is stored. */
     private static MatA weight(Tensor w, int cols) {
-        return MatA.of(w.data(), 0, cols);
+        return w.isHalf() ? MatA.half(w.halfBits(), w.isBf16(), 0, cols) : MatA.of(w.data(), 0, cols);
     }
 
     @Override
@@ -164,7 +186,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 for (int ch = g * cpg; ch < (g + 1) * cpg; ch++) {
                     // (x − mean)·(inv·γ) + β: subtracting first keeps it exact when x ≈ mean
                     int off = (b * c + ch) * spatial;
-                    normalize(X, O, off, spatial, m, inv * G[ch], B[ch], silu);
+                    FastMath.normalize(X, off, O, off, spatial, m, inv * G[ch], B[ch], silu);
                 }
             }
         });
@@ -200,21 +222,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
             total += part;
         }
         return total;
-    }
-
-    /** o = (x − mean)·scale + shift, then SiLU if asked; the last partial vector is masked, not scalar. */
-    private static void normalize(float[] x, float[] o, int off, int len, float mean, float scale, float shift, boolean silu) {
-        FloatVector mv = FloatVector.broadcast(S, mean), sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
-        int i = 0;
-        for (; i + L <= len; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, off + i).sub(mv).fma(sc, sh);
-            (silu ? FastMath.silu(v) : v).intoArray(o, off + i);
-        }
-        if (i < len) {
-            var m = FastMath.tail(i, len);
-            FloatVector v = FloatVector.fromArray(S, x, off + i, m).sub(mv).fma(sc, sh);
-            (silu ? FastMath.silu(v) : v).intoArray(o, off + i, m);
-        }
     }
 
     /** o = x + shift. */
@@ -254,13 +261,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         float[] X = x.data(), O = out.data();
         int n = x.numel();
         // whole vectors everywhere (the last one masked), so no element depends on the thread split
-        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> {
-            for (int v = v0; v < v1; v++) {
-                int i = v * L;
-                var m = FastMath.tail(i, n);
-                FastMath.silu(FloatVector.fromArray(S, X, i, m)).intoArray(O, i, m);
-            }
-        });
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.silu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
         return out;
     }
 
@@ -274,15 +275,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.zeros(s);
         float[] X = x.data(), O = out.data();
         par.forRange(rows, Math.max(1, 8192 / f), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int in = r * two, o = r * f, i = 0;
-                for (; i + L <= f; i += L)
-                    FloatVector.fromArray(S, X, in + i).mul(FastMath.gelu(FloatVector.fromArray(S, X, in + f + i))).intoArray(O, o + i);
-                if (i < f) {
-                    var m = FastMath.tail(i, f);
-                    FloatVector.fromArray(S, X, in + i, m).mul(FastMath.gelu(FloatVector.fromArray(S, X, in + f + i, m))).intoArray(O, o + i, m);
-                }
-            }
+            for (int r = r0; r < r1; r++) FastMath.geluGate(X, r * two, r * two + f, O, r * f, f);
         });
         return out;
     }

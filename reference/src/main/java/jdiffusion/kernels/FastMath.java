@@ -36,9 +36,9 @@ public final class FastMath {
     /** erf(x)/x ≈ Σ P[i]·x²ⁱ on |x| &lt; 1. */
     private static final float[] P = {1.128379225730896f, -0.3761262893676758f, 0.11283625662326813f, -0.02685539983212948f,
             0.005191218573600054f, -0.0008034846396185458f, 7.933493907330558e-05f};
-    /** e^r ≈ Σ E[i]·rⁱ on |r| ≤ ln2/2. */
-    private static final float[] E = {1.0f, 1.0f, 0.4999999403953552f, 0.16666410863399506f, 0.041667766869068146f,
-            0.008375590667128563f, 0.0013858656166121364f};
+    /** e^r ≈ 1 + r + E2·r² + … + E6·r⁶ on |r| ≤ ln2/2. */
+    private static final float E2 = 0.4999999403953552f, E3 = 0.16666410863399506f, E4 = 0.041667766869068146f,
+            E5 = 0.008375590667128563f, E6 = 0.0013858656166121364f;
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2));
     private static final float LOG2E = 1.4426950408889634f, LN2_HI = 0.693145751953125f, LN2_LO = 1.428606765330187e-06f;
     /** 1.5·2²³: adding it rounds a float of magnitude below 2²² to an integer. */
@@ -52,12 +52,68 @@ public final class FastMath {
         FloatVector n = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUND)).sub(ROUND);
         FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
         r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(S, E[E.length - 1]);
-        for (int i = E.length - 2; i >= 0; i--) p = p.fma(r, FloatVector.broadcast(S, E[i]));
+        FloatVector p = r.fma(FloatVector.broadcast(S, E6), FloatVector.broadcast(S, E5));
+        p = p.fma(r, FloatVector.broadcast(S, E4));
+        p = p.fma(r, FloatVector.broadcast(S, E3));
+        p = p.fma(r, FloatVector.broadcast(S, E2));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
         IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
         FloatVector y = p.mul(bits.reinterpretAsFloats());
         y = y.blend(0f, x.lt(-87f));
         return y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88f));
+    }
+
+    /*
+     * Array entry points. Kernels call these rather than the vector functions: a call that the JIT does
+     * not inline costs nothing here (arrays and ints cross it), whereas a FloatVector crossing a call
+     * boundary is boxed on the heap. Inside these small loops the vector functions always inline.
+     */
+
+    /** a[i] = e^a[i] for i in [from, to); the last partial vector is masked. */
+    public static void expInPlace(float[] a, int from, int to) {
+        int i = from;
+        for (; i + S.length() <= to; i += S.length()) exp(FloatVector.fromArray(S, a, i)).intoArray(a, i);
+        if (i < to) {
+            VectorMask<Float> m = S.indexInRange(i, to);
+            exp(FloatVector.fromArray(S, a, i, m)).intoArray(a, i, m);
+        }
+    }
+
+    /** out[o + i] = x[xo + i]·sigmoid(x[xo + i]) for i in [0, len). */
+    public static void silu(float[] x, int xo, float[] out, int o, int len) {
+        int i = 0;
+        for (; i + S.length() <= len; i += S.length()) silu(FloatVector.fromArray(S, x, xo + i)).intoArray(out, o + i);
+        if (i < len) {
+            VectorMask<Float> m = S.indexInRange(i, len);
+            silu(FloatVector.fromArray(S, x, xo + i, m)).intoArray(out, o + i, m);
+        }
+    }
+
+    /** out[o + i] = x[h + i]·GELU(x[g + i]) for i in [0, len) (GEGLU's product). */
+    public static void geluGate(float[] x, int h, int g, float[] out, int o, int len) {
+        int i = 0;
+        for (; i + S.length() <= len; i += S.length())
+            FloatVector.fromArray(S, x, h + i).mul(gelu(FloatVector.fromArray(S, x, g + i))).intoArray(out, o + i);
+        if (i < len) {
+            VectorMask<Float> m = S.indexInRange(i, len);
+            FloatVector.fromArray(S, x, h + i, m).mul(gelu(FloatVector.fromArray(S, x, g + i, m))).intoArray(out, o + i, m);
+        }
+    }
+
+    /** out[o + i] = (x[xo + i] − mean)·scale + shift, then SiLU when {@code silu} (the GroupNorm affine). */
+    public static void normalize(float[] x, int xo, float[] out, int o, int len, float mean, float scale, float shift, boolean silu) {
+        FloatVector mv = FloatVector.broadcast(S, mean), sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
+        int i = 0;
+        for (; i + S.length() <= len; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i).sub(mv).fma(sc, sh);
+            (silu ? silu(v) : v).intoArray(out, o + i);
+        }
+        if (i < len) {
+            VectorMask<Float> m = S.indexInRange(i, len);
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m).sub(mv).fma(sc, sh);
+            (silu ? silu(v) : v).intoArray(out, o + i, m);
+        }
     }
 
     /** erfc of |z|: e^(−z²)·erfcx(|z|). */

@@ -50,7 +50,7 @@ final class FlashAttention {
     /** Per-thread scratch: the transposed query panel, the score tile, the transposed output. */
     private static final class Tile {
         float[] qt = new float[0], ot = new float[0];
-        final float[] st = new float[BK * NR], l = new float[NR];
+        final float[] st = new float[BK * NR], m = new float[NR], l = new float[NR], corr = new float[NR];
 
         Tile fit(int d, int dp) {
             if (qt.length < d * NR) qt = new float[d * NR];
@@ -80,49 +80,56 @@ final class FlashAttention {
             for (int e = 0; e < d; e++) qt[e * NR + i] = i < nq ? q[src + e] * scale : 0f;
         }
         java.util.Arrays.fill(ot, 0, dp * NR, 0f);
-        FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0;
-        FloatVector l0 = FloatVector.zero(S), l1 = l0;
+        java.util.Arrays.fill(t.m, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(t.l, 0f);
         for (int kb = 0; kb < tkp; kb += BK) {
             int nk = Math.min(BK, tkp - kb), valid = Math.min(nk, tk - kb);
             // Sᵀ[key][query] = Σ_e K[key][e] · (scale·Q[query][e])
             for (int kk = 0; kk < nk; kk += MR)
                 Gemm.microPacked(d, kp, kOff + (kb + kk) * d, qt, 0, st, kk * NR, kk * NR + L, NR, false);
-            FloatVector x0 = m0, x1 = m1;
-            for (int j = 0; j < valid; j++) {
-                x0 = x0.max(FloatVector.fromArray(S, st, j * NR));
-                x1 = x1.max(FloatVector.fromArray(S, st, j * NR + L));
-            }
-            // rescale what was accumulated under the old maxima
-            FloatVector r0 = FastMath.exp(m0.sub(x0)), r1 = FastMath.exp(m1.sub(x1));
-            FloatVector s0 = FloatVector.zero(S), s1 = s0;
-            for (int j = 0; j < valid; j++) {
-                FloatVector p0 = FastMath.exp(FloatVector.fromArray(S, st, j * NR).sub(x0));
-                FloatVector p1 = FastMath.exp(FloatVector.fromArray(S, st, j * NR + L).sub(x1));
-                p0.intoArray(st, j * NR);
-                p1.intoArray(st, j * NR + L);
-                s0 = s0.add(p0);
-                s1 = s1.add(p1);
-            }
-            java.util.Arrays.fill(st, valid * NR, nk * NR, 0f);   // padded keys get no weight
-            l0 = l0.fma(r0, s0);
-            l1 = l1.fma(r1, s1);
-            m0 = x0;
-            m1 = x1;
-            if (kb > 0)
-                for (int e = 0; e < d; e++) {
-                    FloatVector.fromArray(S, ot, e * NR).mul(r0).intoArray(ot, e * NR);
-                    FloatVector.fromArray(S, ot, e * NR + L).mul(r1).intoArray(ot, e * NR + L);
-                }
+            softmaxBlock(st, valid, nk, t.m, t.l, t.corr);
+            if (kb > 0) rescale(ot, d, t.corr);
             // Oᵀ[e][query] += Σ_key Vᵀ[e][key] · Pᵀ[key][query]
             for (int e0 = 0; e0 < dp; e0 += MR)
                 Gemm.microPacked(nk, vp, vOff + (e0 * tkp + kb * MR), st, 0, ot, e0 * NR, e0 * NR + L, NR, true);
         }
-        float[] inv = t.l;
-        FloatVector.broadcast(S, 1f).div(l0).intoArray(inv, 0);
-        FloatVector.broadcast(S, 1f).div(l1).intoArray(inv, L);
+        float[] inv = t.corr;
+        for (int i = 0; i < NR; i++) inv[i] = 1f / t.l[i];
         for (int i = 0; i < nq; i++) {
             int dst = (b * tq + q0 + i) * c + h * d;
             for (int e = 0; e < d; e++) out[dst + e] = ot[e * NR + i] * inv[i];
+        }
+    }
+
+    /**
+     * One key block of the online softmax, per query lane: the new running maximum m', the factor
+     * e^(m − m') that rescales what was accumulated so far (into {@code corr}), P = e^(S − m') in place
+     * of the scores (0 for padded keys) and the running sum l = l·e^(m − m') + Σ P. State lives in
+     * arrays, not vectors, so nothing is boxed if the JIT does not inline this method.
+     */
+    private static void softmaxBlock(float[] st, int valid, int nk, float[] m, float[] l, float[] corr) {
+        for (int h = 0; h < NR; h += L) {
+            FloatVector mOld = FloatVector.fromArray(S, m, h), x = mOld;
+            for (int j = 0; j < valid; j++) x = x.max(FloatVector.fromArray(S, st, j * NR + h));
+            for (int j = 0; j < valid; j++) FloatVector.fromArray(S, st, j * NR + h).sub(x).intoArray(st, j * NR + h);
+            mOld.sub(x).intoArray(corr, h);
+            x.intoArray(m, h);
+        }
+        FastMath.expInPlace(st, 0, valid * NR);
+        FastMath.expInPlace(corr, 0, NR);
+        for (int h = 0; h < NR; h += L) {
+            FloatVector sum = FloatVector.zero(S);
+            for (int j = 0; j < valid; j++) sum = sum.add(FloatVector.fromArray(S, st, j * NR + h));
+            FloatVector.fromArray(S, l, h).fma(FloatVector.fromArray(S, corr, h), sum).intoArray(l, h);
+        }
+        java.util.Arrays.fill(st, valid * NR, nk * NR, 0f);   // padded keys get no weight
+    }
+
+    /** Oᵀ[e][query] *= corr[query]. */
+    private static void rescale(float[] ot, int d, float[] corr) {
+        for (int h = 0; h < NR; h += L) {
+            FloatVector r = FloatVector.fromArray(S, corr, h);
+            for (int e = 0; e < d; e++) FloatVector.fromArray(S, ot, e * NR + h).mul(r).intoArray(ot, e * NR + h);
         }
     }
 }

@@ -22,7 +22,7 @@ public final class Gemm {
     /** Micro-tile: MR rows of C by NR = 2 vectors of columns. */
     public static final int MR = 12, NR = 2 * L;
     /** Cache blocks: at most KC_MAX deep and NC columns per packed B block (fits L2; an A panel fits L1). */
-    static final int KC_MAX = 320, NC = 1024;
+    static final int KC_MAX = 320, NC = 512;
     /** From this many columns per task on, A is packed (the copy pays for itself); below, it is read in place. */
     private static final int PACK_A_MIN_COLS = 512;
 
@@ -53,8 +53,9 @@ public final class Gemm {
         long work = (long) m * n * k;
         if (par.threads() == 1 || work < 1 << 18) {
             task(0, m, 0, n, k, kc, a, b, null, c, accumulate, n >= PACK_A_MIN_COLS || a.f32 == null);
-        } else if (panels >= 8 * par.threads()) {
-            // many columns: split them; A is packed once up front and shared, each task packs its own B blocks
+        } else if (panels >= 2 * par.threads() && (n >= m || groups < 2 * par.threads())) {
+            // wide C: split the columns; A is packed once up front and shared (every task reads all of it,
+            // so this is the split when A is the smaller operand), each task packs its own B blocks
             MatA ap = a;
             if (a.packed == null) {
                 Scratch s = SCRATCH.get();
@@ -64,7 +65,7 @@ public final class Gemm {
             MatA fa = ap;
             par.forRange(panels, 8, (p0, p1) -> task(0, m, p0 * NR, Math.min(n, p1 * NR), k, kc, fa, b, null, c, accumulate, true));
         } else {
-            // few columns (deep layers, small batches): B is packed once up front and shared, rows are split
+            // tall C: split the rows; B is packed once up front and shared (every task reads all of it)
             Scratch s = SCRATCH.get();
             int size = panels * NR * k;
             if (s.packedB.length < size) s.packedB = new float[size];
