@@ -58,8 +58,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "5", description = "Timed runs (default 5).")
     int runs;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "Untimed warm-up runs (default 1).")
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up runs, at least (default 2).")
     int warmup;
+
+    @Option(names = "--warmup-seconds", defaultValue = "8",
+            description = "Keep warming up (at most 20 runs) until this many seconds have passed, so the JIT has compiled the hot code (default 8).")
+    double warmupSeconds;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed for random weights and inputs.")
     long seed;
@@ -105,7 +109,8 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
-        for (int i = 0; i < warmup; i++) {
+        long warmStart = System.nanoTime();
+        for (int i = 0; i < warmup || (i < 20 && System.nanoTime() - warmStart < warmupSeconds * 1e9); i++) {
             long t0 = System.nanoTime();
             unet.forward(ctx, sample, ts, context);
             System.out.printf("warmup %d: %.1f ms%n", i + 1, (System.nanoTime() - t0) / 1e6);

@@ -39,6 +39,9 @@ public final class FastMath {
     /** e^r ≈ 1 + r + E2·r² + … + E6·r⁶ on |r| ≤ ln2/2. */
     private static final float E2 = 0.4999999403953552f, E3 = 0.16666410863399506f, E4 = 0.041667766869068146f,
             E5 = 0.008375590667128563f, E6 = 0.0013858656166121364f;
+    /** 2^r ≈ 1 + P2_1·r + … + P2_6·r⁶ on |r| ≤ ½. */
+    private static final float P2_1 = 0.6931471824645996f, P2_2 = 0.24022647738456726f, P2_3 = 0.05550328642129898f,
+            P2_4 = 0.009618374519050121f, P2_5 = 0.001339997979812324f, P2_6 = 0.00015370635082945228f;
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2));
     private static final float LOG2E = 1.4426950408889634f, LN2_HI = 0.693145751953125f, LN2_LO = 1.428606765330187e-06f;
     /** 1.5·2²³: adding it rounds a float of magnitude below 2²² to an integer. */
@@ -64,6 +67,24 @@ public final class FastMath {
         return y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88f));
     }
 
+    /**
+     * 2^x for x ≤ 0 (softmax weights in base 2): 2ⁿ·2^r with n = round(x), r = x − n ∈ [−½, ½] exactly,
+     * 2^r a degree-6 polynomial (relative error below 1e-7); 0 below 2^−126 (and for −∞).
+     */
+    public static FloatVector exp2NonPositive(FloatVector x) {
+        FloatVector xc = x.max(-126f);
+        FloatVector n = xc.add(ROUND).sub(ROUND);
+        FloatVector r = xc.sub(n);
+        FloatVector p = r.fma(FloatVector.broadcast(S, P2_6), FloatVector.broadcast(S, P2_5));
+        p = p.fma(r, FloatVector.broadcast(S, P2_4));
+        p = p.fma(r, FloatVector.broadcast(S, P2_3));
+        p = p.fma(r, FloatVector.broadcast(S, P2_2));
+        p = p.fma(r, FloatVector.broadcast(S, P2_1));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats()).blend(0f, x.lt(-126f));
+    }
+
     /*
      * Array entry points. Kernels call these rather than the vector functions: a call that the JIT does
      * not inline costs nothing here (arrays and ints cross it), whereas a FloatVector crossing a call
@@ -78,6 +99,34 @@ public final class FastMath {
             VectorMask<Float> m = S.indexInRange(i, to);
             exp(FloatVector.fromArray(S, a, i, m)).intoArray(a, i, m);
         }
+    }
+
+    /**
+     * The softmax step of attention on a tile of {@code rows} rows of NR = 2 vectors: every entry becomes
+     * 2^(entry − max[lane]) and sum[lane] receives the column sums (rows in ascending order).
+     */
+    public static void exp2ShiftSum(float[] tile, int rows, float[] max, float[] sum) {
+        int l = S.length();
+        FloatVector m0 = FloatVector.fromArray(S, max, 0), m1 = FloatVector.fromArray(S, max, l);
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        for (int j = 0; j < rows; j++) {
+            int o = j * 2 * l;
+            FloatVector p0 = exp2NonPositive(FloatVector.fromArray(S, tile, o).sub(m0));
+            FloatVector p1 = exp2NonPositive(FloatVector.fromArray(S, tile, o + l).sub(m1));
+            p0.intoArray(tile, o);
+            p1.intoArray(tile, o + l);
+            s0 = s0.add(p0);
+            s1 = s1.add(p1);
+        }
+        s0.intoArray(sum, 0);
+        s1.intoArray(sum, l);
+    }
+
+    /** a[i] = 2^a[i] for i in [from, from + 2L), entries ≤ 0. */
+    public static void exp2Pair(float[] a) {
+        int l = S.length();
+        exp2NonPositive(FloatVector.fromArray(S, a, 0)).intoArray(a, 0);
+        exp2NonPositive(FloatVector.fromArray(S, a, l)).intoArray(a, l);
     }
 
     /** out[o + i] = x[xo + i]·sigmoid(x[xo + i]) for i in [0, len). */
@@ -153,6 +202,10 @@ public final class FastMath {
     /** Scalar entry points (one lane of the vector code, so scalar and vector results agree exactly). */
     public static float erf(float x) {
         return lane0(erf(FloatVector.broadcast(S, x)));
+    }
+
+    public static float exp2NonPositive(float x) {
+        return lane0(exp2NonPositive(FloatVector.broadcast(S, x)));
     }
 
     public static float exp(float x) {

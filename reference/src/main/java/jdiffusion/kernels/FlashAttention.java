@@ -20,6 +20,7 @@ final class FlashAttention {
     private static final int L = S.length(), MR = Gemm.MR, NR = Gemm.NR;
     /** Keys per block: a multiple of MR; the score tile is BK × NR floats (30 KiB). */
     static final int BK = 20 * MR;
+    private static final float LOG2E = (float) (1 / Math.log(2));
 
     private FlashAttention() {
     }
@@ -29,7 +30,10 @@ final class FlashAttention {
         int c = heads * d, tkp = roundUp(tk, MR), dp = roundUp(d, MR);
         int bh = batch * heads;
         // per (batch, head): K as MR-key panels [tkp/MR][d][MR] and Vᵀ as MR-channel panels [dp/MR][tkp][MR]
-        float[] kp = new float[bh * tkp * d], vp = new float[bh * dp * tkp];
+        Packed packed = PACKED.get();
+        if (packed.k.length < bh * tkp * d) packed.k = new float[bh * tkp * d];
+        if (packed.v.length < bh * dp * tkp) packed.v = new float[bh * dp * tkp];
+        float[] kp = packed.k, vp = packed.v;
         par.forRange(bh, 1, (p0, p1) -> {
             for (int p = p0; p < p1; p++) packKV(k, v, p / heads, p % heads, tk, c, d, tkp, dp, kp, p * tkp * d, vp, p * dp * tkp);
         });
@@ -43,6 +47,13 @@ final class FlashAttention {
         });
     }
 
+    /** The calling thread's buffers for packed K and Vᵀ, reused from call to call. */
+    private static final class Packed {
+        float[] k = new float[0], v = new float[0];
+    }
+
+    private static final ThreadLocal<Packed> PACKED = ThreadLocal.withInitial(Packed::new);
+
     private static int roundUp(int x, int m) {
         return (x + m - 1) / m * m;
     }
@@ -50,7 +61,7 @@ final class FlashAttention {
     /** Per-thread scratch: the transposed query panel, the score tile, the transposed output. */
     private static final class Tile {
         float[] qt = new float[0], ot = new float[0];
-        final float[] st = new float[BK * NR], m = new float[NR], l = new float[NR], corr = new float[NR];
+        final float[] st = new float[BK * NR], m = new float[NR], l = new float[NR], corr = new float[NR], sum = new float[NR];
 
         Tile fit(int d, int dp) {
             if (qt.length < d * NR) qt = new float[d * NR];
@@ -75,9 +86,10 @@ final class FlashAttention {
                                    float scale, float[] kp, int kOff, float[] vp, int vOff, Tile t) {
         int nq = Math.min(NR, tq - q0);
         float[] qt = t.qt, st = t.st, ot = t.ot;
+        float scale2 = scale * LOG2E;   // scores in base 2: softmax uses 2^(s − max)
         for (int i = 0; i < NR; i++) {
             int src = (b * tq + q0 + i) * c + h * d;
-            for (int e = 0; e < d; e++) qt[e * NR + i] = i < nq ? q[src + e] * scale : 0f;
+            for (int e = 0; e < d; e++) qt[e * NR + i] = i < nq ? q[src + e] * scale2 : 0f;
         }
         java.util.Arrays.fill(ot, 0, dp * NR, 0f);
         java.util.Arrays.fill(t.m, Float.NEGATIVE_INFINITY);
@@ -87,7 +99,7 @@ final class FlashAttention {
             // Sᵀ[key][query] = Σ_e K[key][e] · (scale·Q[query][e])
             for (int kk = 0; kk < nk; kk += MR)
                 Gemm.microPacked(d, kp, kOff + (kb + kk) * d, qt, 0, st, kk * NR, kk * NR + L, NR, false);
-            softmaxBlock(st, valid, nk, t.m, t.l, t.corr);
+            softmaxBlock(st, valid, nk, t.m, t.l, t.corr, t.sum);
             if (kb > 0) rescale(ot, d, t.corr);
             // Oᵀ[e][query] += Σ_key Vᵀ[e][key] · Pᵀ[key][query]
             for (int e0 = 0; e0 < dp; e0 += MR)
@@ -102,26 +114,23 @@ final class FlashAttention {
     }
 
     /**
-     * One key block of the online softmax, per query lane: the new running maximum m', the factor
-     * e^(m − m') that rescales what was accumulated so far (into {@code corr}), P = e^(S − m') in place
-     * of the scores (0 for padded keys) and the running sum l = l·e^(m − m') + Σ P. State lives in
+     * One key block of the online softmax, per query lane, with scores in base 2 (Q was scaled by
+     * log2 e, so 2^(S − m) = e^(natural score − natural max)): the new running maximum m', the factor
+     * 2^(m − m') that rescales what was accumulated so far (into {@code corr}), P = 2^(S − m') in place
+     * of the scores (0 for padded keys) and the running sum l = l·2^(m − m') + Σ P. State lives in
      * arrays, not vectors, so nothing is boxed if the JIT does not inline this method.
      */
-    private static void softmaxBlock(float[] st, int valid, int nk, float[] m, float[] l, float[] corr) {
+    private static void softmaxBlock(float[] st, int valid, int nk, float[] m, float[] l, float[] corr, float[] sum) {
         for (int h = 0; h < NR; h += L) {
             FloatVector mOld = FloatVector.fromArray(S, m, h), x = mOld;
             for (int j = 0; j < valid; j++) x = x.max(FloatVector.fromArray(S, st, j * NR + h));
-            for (int j = 0; j < valid; j++) FloatVector.fromArray(S, st, j * NR + h).sub(x).intoArray(st, j * NR + h);
             mOld.sub(x).intoArray(corr, h);
             x.intoArray(m, h);
         }
-        FastMath.expInPlace(st, 0, valid * NR);
-        FastMath.expInPlace(corr, 0, NR);
-        for (int h = 0; h < NR; h += L) {
-            FloatVector sum = FloatVector.zero(S);
-            for (int j = 0; j < valid; j++) sum = sum.add(FloatVector.fromArray(S, st, j * NR + h));
-            FloatVector.fromArray(S, l, h).fma(FloatVector.fromArray(S, corr, h), sum).intoArray(l, h);
-        }
+        FastMath.exp2ShiftSum(st, valid, m, sum);
+        FastMath.exp2Pair(corr);
+        for (int h = 0; h < NR; h += L)
+            FloatVector.fromArray(S, l, h).fma(FloatVector.fromArray(S, corr, h), FloatVector.fromArray(S, sum, h)).intoArray(l, h);
         java.util.Arrays.fill(st, valid * NR, nk * NR, 0f);   // padded keys get no weight
     }
 

@@ -56,6 +56,20 @@ class FastMathTest {
     }
 
     @Test
+    void exp2OfNonPositiveWithinAboutOneUlp() {
+        double worst = 0;
+        for (int i = 0; i <= 1_250_000; i++) {
+            float x = -i * 1e-4f;
+            double want = Math.pow(2, x);
+            worst = Math.max(worst, Math.abs(FastMath.exp2NonPositive(x) - want) / want);
+        }
+        System.out.printf("exp2: max relative error %.2e%n", worst);
+        assertTrue(worst <= 2e-7, "exp2 relative error " + worst);
+        assertEquals(0f, FastMath.exp2NonPositive(Float.NEGATIVE_INFINITY));
+        assertEquals(1f, FastMath.exp2NonPositive(0f));
+    }
+
+    @Test
     void extremesAndSymmetry() {
         assertEquals(1f, FastMath.erf(10f));
         assertEquals(-1f, FastMath.erf(-10f));
