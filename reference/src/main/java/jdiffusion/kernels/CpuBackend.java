@@ -69,12 +69,12 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 return out;
             }
         }
-        if (bias != null) fillBias(O, n, cout, ohw, bias.data());
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
         // one GEMM for the whole batch: columns are the output pixels of all images
         PackB cols = pointwise ? PackB.images(x.data(), 0, cin, h * wd)
                 : new Im2col(x.data(), 0, cin, h, wd, kh, kw, stride, pt, pl, oh, ow);
-        Gemm.gemm(par, cout, n * ohw, kk, weight(w, kk), cols, COut.images(O, 0, cout, ohw), true);
+        Gemm.gemm(par, cout, n * ohw, kk, weight(w, kk), cols, COut.images(O, 0, cout, ohw),
+                bias == null ? Gemm.Start.ZERO : Gemm.Start.ROW_BIAS, bias == null ? null : bias.data());
         return out;
     }
 
@@ -106,13 +106,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
         }
     }
 
-    /** out[b][c][*] = bias[c]. */
-    private void fillBias(float[] O, int n, int c, int spatial, float[] B) {
-        par.forRange(n * c, 16, (p0, p1) -> {
-            for (int p = p0; p < p1; p++) java.util.Arrays.fill(O, p * spatial, (p + 1) * spatial, B[p % c]);
-        });
-    }
-
     /** A weight [out, ...] as a row-major [out × cols] GEMM operand, in whatever precision it is stored. */
     private static MatA weight(Tensor w, int cols) {
         return w.isHalf() ? MatA.half(w.halfBits(), w.isBf16(), 0, cols) : MatA.of(w.data(), 0, cols);
@@ -130,8 +123,8 @@ public final class CpuBackend implements Backend, AutoCloseable {
             fewRows(x.data(), rows, in, weight(w, in), bias == null ? null : bias.data(), outF, O);
             return out;
         }
-        if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.data(), 0, O, r * outF, outF);
-        Gemm.gemm(par, rows, outF, in, MatA.of(x.data(), 0, in), PackB.transposed(weight(w, in)), COut.matrix(O, 0, outF), true);
+        Gemm.gemm(par, rows, outF, in, MatA.of(x.data(), 0, in), PackB.transposed(weight(w, in)), COut.matrix(O, 0, outF),
+                bias == null ? Gemm.Start.ZERO : Gemm.Start.COLUMN_BIAS, bias == null ? null : bias.data());
         return out;
     }
 

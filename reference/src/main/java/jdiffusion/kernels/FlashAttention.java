@@ -98,12 +98,12 @@ final class FlashAttention {
             int nk = Math.min(BK, tkp - kb), valid = Math.min(nk, tk - kb);
             // Sᵀ[key][query] = Σ_e K[key][e] · (scale·Q[query][e])
             for (int kk = 0; kk < nk; kk += MR)
-                Gemm.microPacked(d, kp, kOff + (kb + kk) * d, qt, 0, st, kk * NR, kk * NR + L, NR, false);
+                Gemm.microPacked(d, kp, kOff + (kb + kk) * d, qt, 0, st, kk * NR, kk * NR + L, NR, Gemm.ZERO, null, 0);
             softmaxBlock(st, valid, nk, t.m, t.l, t.corr, t.sum);
             if (kb > 0) rescale(ot, d, t.corr);
             // Oᵀ[e][query] += Σ_key Vᵀ[e][key] · Pᵀ[key][query]
             for (int e0 = 0; e0 < dp; e0 += MR)
-                Gemm.microPacked(nk, vp, vOff + (e0 * tkp + kb * MR), st, 0, ot, e0 * NR, e0 * NR + L, NR, true);
+                Gemm.microPacked(nk, vp, vOff + (e0 * tkp + kb * MR), st, 0, ot, e0 * NR, e0 * NR + L, NR, Gemm.LOAD, null, 0);
         }
         float[] inv = t.corr;
         for (int i = 0; i < NR; i++) inv[i] = 1f / t.l[i];

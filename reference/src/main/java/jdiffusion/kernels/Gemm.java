@@ -24,7 +24,7 @@ public final class Gemm {
     /** Cache blocks: at most KC_MAX deep and NC columns per packed B block (fits L2; an A panel fits L1). */
     static final int KC_MAX = 320, NC = 512;
     /** From this many columns per task on, A is packed (the copy pays for itself); below, it is read in place. */
-    private static final int PACK_A_MIN_COLS = 512;
+    private static final int PACK_A_MIN_COLS = Integer.getInteger("gemm.packmin", 512);
 
     private static final class Scratch {
         final float[] a = new float[MR * KC_MAX], b = new float[KC_MAX * NC], tile = new float[MR * NR];
@@ -36,23 +36,41 @@ public final class Gemm {
     private Gemm() {
     }
 
+    /** What C starts from before A·B is added: its contents, zero, a bias per row or a bias per column. */
+    public enum Start { ACCUMULATE, ZERO, ROW_BIAS, COLUMN_BIAS }
+
+    /** Micro-kernel start codes (the first k-block starts as asked, later ones from C). */
+    static final int LOAD = 0, ZERO = 1, ROW = 2, COL = 3;
+
     /** Row-major C[M×N] += A[M×K]·B[K×N] with leading dimensions. */
     public static void gemm(Parallel par, int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc) {
-        gemm(par, m, n, k, MatA.of(a, aOff, lda), PackB.rowMajor(b, bOff, ldb), COut.matrix(c, cOff, ldc), true);
+        gemm(par, m, n, k, MatA.of(a, aOff, lda), PackB.rowMajor(b, bOff, ldb), COut.matrix(c, cOff, ldc), Start.ACCUMULATE, null);
+    }
+
+    /** C = A·B, or C += A·B when {@code accumulate}. */
+    public static void gemm(Parallel par, int m, int n, int k, MatA a, PackB b, COut c, boolean accumulate) {
+        gemm(par, m, n, k, a, b, c, accumulate ? Start.ACCUMULATE : Start.ZERO, null);
     }
 
     /**
-     * C = A·B, or C += A·B when {@code accumulate}, for any operand sources (see the class comment).
-     * With K = 0 and accumulate false, C is left as it is.
+     * C = start + A·B for any operand sources (see the class comment), where start is C's contents, zero,
+     * bias[row] or bias[column]. Starting from the bias inside the micro-kernel saves a pass that would
+     * fill C with it first and the loads of C that would follow. With K = 0, C is left as it is.
      */
-    public static void gemm(Parallel par, int m, int n, int k, MatA a, PackB b, COut c, boolean accumulate) {
+    public static void gemm(Parallel par, int m, int n, int k, MatA a, PackB b, COut c, Start start, float[] bias) {
         if (m <= 0 || n <= 0 || k <= 0) return;
+        int init = switch (start) {
+            case ACCUMULATE -> LOAD;
+            case ZERO -> ZERO;
+            case ROW_BIAS -> ROW;
+            case COLUMN_BIAS -> COL;
+        };
         int panels = (n + NR - 1) / NR, groups = (m + MR - 1) / MR;
         int kBlocks = (k + KC_MAX - 1) / KC_MAX, kc = (k + kBlocks - 1) / kBlocks;   // equal k-blocks ≤ KC_MAX
         long work = (long) m * n * k;
         if (par.threads() == 1 || work < 1 << 18) {
-            task(0, m, 0, n, k, kc, a, b, null, c, accumulate, n >= PACK_A_MIN_COLS || a.f32 == null);
+            task(0, m, 0, n, k, kc, a, b, null, c, init, bias, n >= PACK_A_MIN_COLS || a.f32 == null);
         } else if (panels >= 2 * par.threads() && (n >= m || groups < 2 * par.threads())) {
             // wide C: split the columns; A is packed once up front and shared (every task reads all of it,
             // so this is the split when A is the smaller operand), each task packs its own B blocks
@@ -63,7 +81,7 @@ public final class Gemm {
                 ap = a.prepack(par, m, k, s.packedA, 0);
             }
             MatA fa = ap;
-            par.forRange(panels, 8, (p0, p1) -> task(0, m, p0 * NR, Math.min(n, p1 * NR), k, kc, fa, b, null, c, accumulate, true));
+            par.forRange(panels, 8, (p0, p1) -> task(0, m, p0 * NR, Math.min(n, p1 * NR), k, kc, fa, b, null, c, init, bias, true));
         } else {
             // tall C: split the rows; B is packed once up front and shared (every task reads all of it)
             Scratch s = SCRATCH.get();
@@ -75,7 +93,7 @@ public final class Gemm {
             });
             int grain = (int) Math.max(1, (1L << 20) / ((long) MR * n * k));
             boolean packA = n >= PACK_A_MIN_COLS || a.f32 == null;
-            par.forRange(groups, grain, (g0, g1) -> task(g0 * MR, Math.min(m, g1 * MR), 0, n, k, kc, a, null, bp, c, accumulate, packA));
+            par.forRange(groups, grain, (g0, g1) -> task(g0 * MR, Math.min(m, g1 * MR), 0, n, k, kc, a, null, bp, c, init, bias, packA));
         }
     }
 
@@ -84,14 +102,14 @@ public final class Gemm {
      * packed here block by block from {@code b}, or comes whole as panels [panel][k][NR] in {@code bPre}.
      */
     private static void task(int i0, int i1, int j0, int j1, int k, int kcMax, MatA a, PackB b, float[] bPre, COut c,
-                             boolean accumulate, boolean packA) {
+                             int start, float[] bias, boolean packA) {
         Scratch s = SCRATCH.get();
         float[] bArr = bPre != null ? bPre : s.b;
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc), panels = (nc + NR - 1) / NR;
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
-                boolean acc = accumulate || pc > 0;
+                int init = pc == 0 ? start : LOAD;
                 if (bPre == null)
                     for (int p = 0; p < panels; p++) b.pack(pc, kc, jc + p * NR, Math.min(NR, nc - p * NR), s.b, p * kc * NR);
                 for (int row = i0; row < i1; row += MR) {
@@ -108,7 +126,7 @@ public final class Gemm {
                     for (int p = 0; p < panels; p++) {
                         int col = jc + p * NR, cols = Math.min(NR, nc - p * NR);
                         int bOff = bPre != null ? (col / NR * k + pc) * NR : p * kc * NR;
-                        tile(kc, a, row, pc, ap, aOff, bArr, bOff, s, c, rows, col, cols, acc);
+                        tile(kc, a, row, pc, ap, aOff, bArr, bOff, s, c, rows, col, cols, init, bias);
                     }
                 }
             }
@@ -121,62 +139,83 @@ public final class Gemm {
      * A comes packed ({@code ap}) or in place (null).
      */
     private static void tile(int kc, MatA a, int row, int pc, float[] ap, int aOff, float[] bp, int bOff, Scratch s, COut c,
-                             int rows, int col, int cols, boolean acc) {
+                             int rows, int col, int cols, int init, float[] bias) {
         int addr = cols == NR ? c.contiguous(row, col, L) : -1, addr1 = addr >= 0 ? c.contiguous(row, col + L, L) : -1;
+        int biasOff = init == ROW ? row : col;
         if (addr1 >= 0) {
             float[] cc = c.c();
             int ldc = c.ldc();
             if (ap == null) {
-                microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, bp, bOff, cc, addr, addr1, ldc, acc);
+                microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, bp, bOff, cc, addr, addr1, ldc, init, bias, biasOff);
                 return;
             }
             switch (rows) {
                 case MR -> {
-                    microPacked(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, acc);
+                    microPacked(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, init, bias, biasOff);
                     return;
                 }
                 case 8 -> {
-                    microPacked8(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, acc);
+                    microPacked8(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, init, bias, biasOff);
                     return;
                 }
                 case 4 -> {
-                    microPacked4(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, acc);
+                    microPacked4(kc, ap, aOff, bp, bOff, cc, addr, addr1, ldc, init, bias, biasOff);
                     return;
                 }
                 default -> {
                 }
             }
         }
+        // partial tile: start values into the scratch tile, compute there, copy the valid part out
         float[] t = s.tile;
-        if (acc)
-            for (int r = 0; r < rows; r++)
-                for (int q = 0; q < cols; q++) t[r * NR + q] = c.c()[c.index(row + r, col + q)];
-        if (ap != null) microPacked(kc, ap, aOff, bp, bOff, t, 0, L, NR, acc);
-        else microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, bp, bOff, t, 0, L, NR, acc);
+        for (int r = 0; r < MR; r++)
+            for (int q = 0; q < NR; q++)
+                t[r * NR + q] = r >= rows || q >= cols ? 0f : switch (init) {
+                    case LOAD -> c.c()[c.index(row + r, col + q)];
+                    case ROW -> bias[row + r];
+                    case COL -> bias[col + q];
+                    default -> 0f;
+                };
+        if (ap != null) microPacked(kc, ap, aOff, bp, bOff, t, 0, L, NR, LOAD, null, 0);
+        else microRows(kc, a.f32, a.off + row * a.ld + pc, a.ld, bp, bOff, t, 0, L, NR, LOAD, null, 0);
         for (int r = 0; r < rows; r++)
             for (int q = 0; q < cols; q++) c.c()[c.index(row + r, col + q)] = t[r * NR + q];
     }
 
     /**
-     * The micro-kernel: C[12×NR] (+)= A·B over kc steps, A packed as [k][12] (12 values broadcast per step), B
-     * packed as [k][NR] (two vectors per step); the 24 accumulators stay in registers for the whole loop, so
-     * each step is 2 loads, 12 broadcasts and 24 FMAs. The two column halves of the tile start at cOff and cOff1
-     * (cOff + L for a plain matrix). With {@code accumulate} false C is only written.
+     * The micro-kernel: C[12×NR] = start + A·B over kc steps, A packed as [k][12] (12 values broadcast per
+     * step), B packed as [k][NR] (two vectors per step); the 24 accumulators stay in registers for the whole
+     * loop, so each step is 2 loads, 12 broadcasts and 24 FMAs. The two column halves of the tile start at
+     * cOff and cOff1 (cOff + L for a plain matrix). The start is C itself (LOAD), zero, bias[biasOff + row]
+     * (ROW_BIAS) or bias[biasOff + column] (COLUMN_BIAS).
      */
-    static void microPacked(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, boolean accumulate) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : z;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : z;
-        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : z;
-        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : z;
-        FloatVector c80 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : z, c81 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 8 * ldc) : z;
-        FloatVector c90 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : z, c91 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 9 * ldc) : z;
-        FloatVector ca0 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : z, ca1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 10 * ldc) : z;
-        FloatVector cb0 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : z, cb1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 11 * ldc) : z;
+    static void microPacked(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, int init, float[] bias, int biasOff) {
+        FloatVector z0 = init == COL ? FloatVector.fromArray(S, bias, biasOff) : FloatVector.zero(S);
+        FloatVector z1 = init == COL ? FloatVector.fromArray(S, bias, biasOff + L) : z0;
+        FloatVector c00 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 0]) : z0;
+        FloatVector c01 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : init == ROW ? c00 : z1;
+        FloatVector c10 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 1]) : z0;
+        FloatVector c11 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : init == ROW ? c10 : z1;
+        FloatVector c20 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 2]) : z0;
+        FloatVector c21 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : init == ROW ? c20 : z1;
+        FloatVector c30 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 3]) : z0;
+        FloatVector c31 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : init == ROW ? c30 : z1;
+        FloatVector c40 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 4]) : z0;
+        FloatVector c41 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : init == ROW ? c40 : z1;
+        FloatVector c50 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 5]) : z0;
+        FloatVector c51 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : init == ROW ? c50 : z1;
+        FloatVector c60 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 6]) : z0;
+        FloatVector c61 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : init == ROW ? c60 : z1;
+        FloatVector c70 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 7]) : z0;
+        FloatVector c71 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : init == ROW ? c70 : z1;
+        FloatVector c80 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 8]) : z0;
+        FloatVector c81 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 8 * ldc) : init == ROW ? c80 : z1;
+        FloatVector c90 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 9]) : z0;
+        FloatVector c91 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 9 * ldc) : init == ROW ? c90 : z1;
+        FloatVector ca0 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 10]) : z0;
+        FloatVector ca1 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 10 * ldc) : init == ROW ? ca0 : z1;
+        FloatVector cb0 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 11]) : z0;
+        FloatVector cb1 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 11 * ldc) : init == ROW ? cb0 : z1;
         for (int k = 0; k < kc; k++) {
             int bk = bOff + k * NR, ak = aOff + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
@@ -208,16 +247,25 @@ public final class Gemm {
     }
 
     /** {@link #microPacked} for the first 8 rows of a packed panel (the last row group of a matrix). */
-    private static void microPacked8(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, boolean accumulate) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : z;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : z;
-        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : z;
-        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : z;
+    private static void microPacked8(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, int init, float[] bias, int biasOff) {
+        FloatVector z0 = init == COL ? FloatVector.fromArray(S, bias, biasOff) : FloatVector.zero(S);
+        FloatVector z1 = init == COL ? FloatVector.fromArray(S, bias, biasOff + L) : z0;
+        FloatVector c00 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 0]) : z0;
+        FloatVector c01 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : init == ROW ? c00 : z1;
+        FloatVector c10 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 1]) : z0;
+        FloatVector c11 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : init == ROW ? c10 : z1;
+        FloatVector c20 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 2]) : z0;
+        FloatVector c21 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : init == ROW ? c20 : z1;
+        FloatVector c30 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 3]) : z0;
+        FloatVector c31 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : init == ROW ? c30 : z1;
+        FloatVector c40 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 4]) : z0;
+        FloatVector c41 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : init == ROW ? c40 : z1;
+        FloatVector c50 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 5]) : z0;
+        FloatVector c51 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : init == ROW ? c50 : z1;
+        FloatVector c60 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 6]) : z0;
+        FloatVector c61 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : init == ROW ? c60 : z1;
+        FloatVector c70 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 7]) : z0;
+        FloatVector c71 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : init == ROW ? c70 : z1;
         for (int k = 0; k < kc; k++) {
             int bk = bOff + k * NR, ak = aOff + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
@@ -241,12 +289,17 @@ public final class Gemm {
     }
 
     /** {@link #microPacked} for the first 4 rows of a packed panel (the last row group of a matrix). */
-    private static void microPacked4(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, boolean accumulate) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
+    private static void microPacked4(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc, int init, float[] bias, int biasOff) {
+        FloatVector z0 = init == COL ? FloatVector.fromArray(S, bias, biasOff) : FloatVector.zero(S);
+        FloatVector z1 = init == COL ? FloatVector.fromArray(S, bias, biasOff + L) : z0;
+        FloatVector c00 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 0]) : z0;
+        FloatVector c01 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : init == ROW ? c00 : z1;
+        FloatVector c10 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 1]) : z0;
+        FloatVector c11 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : init == ROW ? c10 : z1;
+        FloatVector c20 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 2]) : z0;
+        FloatVector c21 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : init == ROW ? c20 : z1;
+        FloatVector c30 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 3]) : z0;
+        FloatVector c31 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : init == ROW ? c30 : z1;
         for (int k = 0; k < kc; k++) {
             int bk = bOff + k * NR, ak = aOff + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, b, bk), b1 = FloatVector.fromArray(S, b, bk + L), x;
@@ -263,20 +316,33 @@ public final class Gemm {
 
     /** {@link #microPacked} with A read in place from 12 rows of a row-major float32 matrix (leading dimension lda). */
     private static void microRows(int kc, float[] a, int aOff, int lda, float[] b, int bOff, float[] c, int cOff, int cOff1, int ldc,
-                                  boolean accumulate) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = accumulate ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : z, c01 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : z;
-        FloatVector c10 = accumulate ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : z, c11 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : z;
-        FloatVector c20 = accumulate ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : z, c21 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : z;
-        FloatVector c30 = accumulate ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : z, c31 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : z;
-        FloatVector c40 = accumulate ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : z, c41 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : z;
-        FloatVector c50 = accumulate ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : z, c51 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : z;
-        FloatVector c60 = accumulate ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : z, c61 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : z;
-        FloatVector c70 = accumulate ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : z, c71 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : z;
-        FloatVector c80 = accumulate ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : z, c81 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 8 * ldc) : z;
-        FloatVector c90 = accumulate ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : z, c91 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 9 * ldc) : z;
-        FloatVector ca0 = accumulate ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : z, ca1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 10 * ldc) : z;
-        FloatVector cb0 = accumulate ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : z, cb1 = accumulate ? FloatVector.fromArray(S, c, cOff1 + 11 * ldc) : z;
+                                  int init, float[] bias, int biasOff) {
+        FloatVector z0 = init == COL ? FloatVector.fromArray(S, bias, biasOff) : FloatVector.zero(S);
+        FloatVector z1 = init == COL ? FloatVector.fromArray(S, bias, biasOff + L) : z0;
+        FloatVector c00 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 0 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 0]) : z0;
+        FloatVector c01 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 0 * ldc) : init == ROW ? c00 : z1;
+        FloatVector c10 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 1 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 1]) : z0;
+        FloatVector c11 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 1 * ldc) : init == ROW ? c10 : z1;
+        FloatVector c20 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 2 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 2]) : z0;
+        FloatVector c21 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 2 * ldc) : init == ROW ? c20 : z1;
+        FloatVector c30 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 3 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 3]) : z0;
+        FloatVector c31 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 3 * ldc) : init == ROW ? c30 : z1;
+        FloatVector c40 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 4 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 4]) : z0;
+        FloatVector c41 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 4 * ldc) : init == ROW ? c40 : z1;
+        FloatVector c50 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 5 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 5]) : z0;
+        FloatVector c51 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 5 * ldc) : init == ROW ? c50 : z1;
+        FloatVector c60 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 6 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 6]) : z0;
+        FloatVector c61 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 6 * ldc) : init == ROW ? c60 : z1;
+        FloatVector c70 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 7 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 7]) : z0;
+        FloatVector c71 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 7 * ldc) : init == ROW ? c70 : z1;
+        FloatVector c80 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 8 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 8]) : z0;
+        FloatVector c81 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 8 * ldc) : init == ROW ? c80 : z1;
+        FloatVector c90 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 9 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 9]) : z0;
+        FloatVector c91 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 9 * ldc) : init == ROW ? c90 : z1;
+        FloatVector ca0 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 10 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 10]) : z0;
+        FloatVector ca1 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 10 * ldc) : init == ROW ? ca0 : z1;
+        FloatVector cb0 = init == LOAD ? FloatVector.fromArray(S, c, cOff + 11 * ldc) : init == ROW ? FloatVector.broadcast(S, bias[biasOff + 11]) : z0;
+        FloatVector cb1 = init == LOAD ? FloatVector.fromArray(S, c, cOff1 + 11 * ldc) : init == ROW ? cb0 : z1;
         int a0 = aOff + 0 * lda, a1 = aOff + 1 * lda, a2 = aOff + 2 * lda, a3 = aOff + 3 * lda, a4 = aOff + 4 * lda, a5 = aOff + 5 * lda;
         int a6 = aOff + 6 * lda, a7 = aOff + 7 * lda, a8 = aOff + 8 * lda, a9 = aOff + 9 * lda, aa = aOff + 10 * lda, ab = aOff + 11 * lda;
         for (int k = 0; k < kc; k++) {

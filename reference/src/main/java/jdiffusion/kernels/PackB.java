@@ -83,20 +83,44 @@ public interface PackB {
         }
     }
 
+    /**
+     * Wᵀ packed from W's rows: for float32, each packed row of L columns is one gather of W[j..j+L)[k]
+     * (indices j·ld), several times faster than moving the elements one by one.
+     */
     final class Transposed implements PackB {
+        private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
         private final MatA w;
+        private final int[] rows;
 
         Transposed(MatA w) {
             this.w = w;
+            this.rows = new int[S.length()];
+            for (int i = 0; i < rows.length; i++) rows[i] = i * w.ld;
         }
 
         @Override
         public void pack(int k0, int kc, int j0, int cols, float[] dst, int dOff) {
-            final int nr = Gemm.NR;
+            final int nr = Gemm.NR, l = S.length();
+            if (w.f32 != null) {
+                for (int h = 0; h < nr; h += l) {
+                    int n = Math.min(l, cols - h);
+                    if (n <= 0) {
+                        for (int k = 0; k < kc; k++) FloatVector.zero(S).intoArray(dst, dOff + k * nr + h);
+                        continue;
+                    }
+                    int src = w.off + (j0 + h) * w.ld + k0;
+                    if (n == l)
+                        for (int k = 0; k < kc; k++) FloatVector.fromArray(S, w.f32, src + k, rows, 0).intoArray(dst, dOff + k * nr + h);
+                    else {
+                        var m = S.indexInRange(0, n);
+                        for (int k = 0; k < kc; k++) FloatVector.fromArray(S, w.f32, src + k, rows, 0, m).intoArray(dst, dOff + k * nr + h);
+                    }
+                }
+                return;
+            }
             for (int j = 0; j < cols; j++) {
                 int src = w.off + (j0 + j) * w.ld + k0;
-                if (w.f32 != null) for (int k = 0; k < kc; k++) dst[dOff + k * nr + j] = w.f32[src + k];
-                else for (int k = 0; k < kc; k++) dst[dOff + k * nr + j] = HalfFloats.toFloat(w.half[src + k], w.bf16);
+                for (int k = 0; k < kc; k++) dst[dOff + k * nr + j] = HalfFloats.toFloat(w.half[src + k], w.bf16);
             }
             for (int k = 0; k < kc; k++)
                 for (int j = cols; j < nr; j++) dst[dOff + k * nr + j] = 0f;

@@ -10,15 +10,17 @@ import java.util.function.Supplier;
 
 /**
  * A backend decorator that times every operation (wall clock around the delegate call; the delegate
- * parallelises inside an operation, so wall time is what the operation costs) and counts its
- * multiply-accumulates, grouped by operation and shape class ("conv2d 3x3", "attention self 4096x4096").
- * Used by {@code jdiffusion bench --profile} to show where a forward pass spends its time.
+ * parallelises inside an operation, so wall time is what the operation costs), measures the CPU time
+ * all threads of the process spent meanwhile (on a shared machine wall time also counts the time the
+ * threads were not scheduled; CPU time does not), and counts multiply-accumulates, grouped by
+ * operation and shape class ("conv2d 3x3 @64x64", "attention 4096x4096"). Used by
+ * {@code jdiffusion bench --profile} to show where a forward pass spends its time.
  */
 public final class ProfilingBackend implements Backend {
     /** Accumulated cost of one group of calls. */
     public static final class Entry {
         public final String op;
-        long nanos, calls, macs;
+        long nanos, cpuNanos, calls, macs;
 
         Entry(String op) {
             this.op = op;
@@ -26,6 +28,10 @@ public final class ProfilingBackend implements Backend {
 
         public long nanos() {
             return nanos;
+        }
+
+        public long cpuNanos() {
+            return cpuNanos;
         }
 
         public long calls() {
@@ -59,29 +65,47 @@ public final class ProfilingBackend implements Backend {
         return l;
     }
 
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** CPU time of all live threads of this JVM. */
+    private static long processCpuNanos() {
+        long sum = 0;
+        for (long id : THREADS.getAllThreadIds()) {
+            long t = THREADS.getThreadCpuTime(id);
+            if (t > 0) sum += t;
+        }
+        return sum;
+    }
+
     private Tensor time(String op, long macs, Supplier<Tensor> body) {
-        long t0 = System.nanoTime();
+        long c0 = processCpuNanos(), t0 = System.nanoTime();
         Tensor out = body.get();
-        long dt = System.nanoTime() - t0;
+        long dt = System.nanoTime() - t0, dc = processCpuNanos() - c0;
         synchronized (this) {
             Entry e = entries.computeIfAbsent(op, Entry::new);
             e.nanos += dt;
+            e.cpuNanos += dc;
             e.calls++;
             e.macs += macs;
         }
         return out;
     }
 
-    /** A table: op, calls, ms, share of the total, GMAC/s. */
+    /** A table: op, calls, wall ms, share of the wall total, CPU ms, GMAC/s (wall) and GMAC per CPU-second. */
     public String table() {
         List<Entry> l = entries();
-        long total = 0;
-        for (Entry e : l) total += e.nanos;
-        StringBuilder sb = new StringBuilder(String.format("%-34s %7s %10s %6s %8s%n", "op", "calls", "ms", "share", "GMAC/s"));
+        long total = 0, totalCpu = 0;
+        for (Entry e : l) {
+            total += e.nanos;
+            totalCpu += e.cpuNanos;
+        }
+        StringBuilder sb = new StringBuilder(String.format("%-34s %6s %10s %6s %10s %8s %8s%n", "op", "calls", "wall ms", "share",
+                "cpu ms", "GMAC/s", "GMAC/cpu-s"));
         for (Entry e : l)
-            sb.append(String.format("%-34s %7d %10.1f %5.1f%% %8s%n", e.op, e.calls, e.nanos / 1e6, 100.0 * e.nanos / Math.max(1, total),
-                    e.macs == 0 ? "" : String.format("%.1f", e.macs / (double) e.nanos)));
-        sb.append(String.format("%-34s %7s %10.1f%n", "total (inside ops)", "", total / 1e6));
+            sb.append(String.format("%-34s %6d %10.1f %5.1f%% %10.1f %8s %8s%n", e.op, e.calls, e.nanos / 1e6, 100.0 * e.nanos / Math.max(1, total),
+                    e.cpuNanos / 1e6, e.macs == 0 ? "" : String.format("%.1f", e.macs / (double) e.nanos),
+                    e.macs == 0 || e.cpuNanos == 0 ? "" : String.format("%.1f", e.macs / (double) e.cpuNanos)));
+        sb.append(String.format("%-34s %6s %10.1f %6s %10.1f%n", "total (inside ops)", "", total / 1e6, "", totalCpu / 1e6));
         return sb.toString();
     }
 
