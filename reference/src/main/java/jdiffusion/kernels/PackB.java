@@ -111,10 +111,9 @@ public interface PackB {
                     int src = w.off + (j0 + h) * w.ld + k0;
                     if (n == l)
                         for (int k = 0; k < kc; k++) FloatVector.fromArray(S, w.f32, src + k, rows, 0).intoArray(dst, dOff + k * nr + h);
-                    else {
-                        var m = S.indexInRange(0, n);
-                        for (int k = 0; k < kc; k++) FloatVector.fromArray(S, w.f32, src + k, rows, 0, m).intoArray(dst, dOff + k * nr + h);
-                    }
+                    else
+                        for (int k = 0; k < kc; k++)
+                            for (int j = 0; j < l; j++) dst[dOff + k * nr + h + j] = j < n ? w.f32[src + j * w.ld + k] : 0f;
                 }
                 return;
             }
