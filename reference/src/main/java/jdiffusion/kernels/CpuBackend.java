@@ -2,7 +2,6 @@ package jdiffusion.kernels;
 
 import jdiffusion.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Collections;
@@ -156,7 +155,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
                         var m = FastMath.tail(i, in);
                         acc = FloatVector.fromArray(S, x, r * in + i, m).fma(FloatVector.fromArray(S, wr, wOff + i, m), acc);
                     }
-                    out[r * outF + o] = acc.reduceLanes(VectorOperators.ADD) + (bias == null ? 0f : bias[o]);
+                    out[r * outF + o] = sumLanes(acc) + (bias == null ? 0f : bias[o]);
                 }
             }
         });
@@ -186,6 +185,20 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return out;
     }
 
+    /**
+     * The lanes of v added in lane order. (VectorOperators.ADD reductions are not used: their order is
+     * the implementation's, and the interpreter's differs from compiled code's.)
+     */
+    private static float sumLanes(FloatVector v) {
+        float[] lanes = LANES.get();
+        v.intoArray(lanes, 0);
+        float s = 0f;
+        for (float x : lanes) s += x;
+        return s;
+    }
+
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
+
     /** Sum in double of float lanes: vector partial sums in float, blocks added up in double. */
     private static double sum(float[] a, int off, int len) {
         double total = 0;
@@ -193,7 +206,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
             int b1 = Math.min(len, b0 + 4096), i = b0;
             FloatVector acc = FloatVector.zero(S);
             for (; i + L <= b1; i += L) acc = acc.add(FloatVector.fromArray(S, a, off + i));
-            double part = acc.reduceLanes(VectorOperators.ADD);
+            double part = sumLanes(acc);
             for (; i < b1; i++) part += a[off + i];
             total += part;
         }
@@ -210,7 +223,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 FloatVector d = FloatVector.fromArray(S, a, off + i).sub(m);
                 acc = d.fma(d, acc);
             }
-            double part = acc.reduceLanes(VectorOperators.ADD);
+            double part = sumLanes(acc);
             for (; i < b1; i++) part += (double) (a[off + i] - mean) * (a[off + i] - mean);
             total += part;
         }
