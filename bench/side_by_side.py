@@ -29,16 +29,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARCH_DIR = os.path.join(REPO, "reference", "src", "main", "resources", "jdiffusion", "architectures")
 ARCH_FILES = {"sd15": "sd15-unet.json", "ddpm-cifar10": "ddpm-cifar10-unet.json"}
 
-# name -> (source, batch, latent or None); source is an architecture name or a model folder
+# name -> (source, batch, latent or None, context tokens or None); source is an architecture name or a
+# bundled model (a folder under --models-dir)
 CASES = {
-    "cifar-b1": ("ddpm-cifar10", 1, None),
-    "cifar-b8": ("ddpm-cifar10", 8, None),
-    "sd15-32-b2": ("sd15", 2, 32),
-    "sd15-64-b2": ("sd15", 2, 64),
-    "fashion-ddpm-32": (os.path.join(REPO, "weights", "models", "fashion-ddpm-32"), 1, None),
-    "fashion-cond-32": (os.path.join(REPO, "weights", "models", "fashion-cond-32"), 1, None),
+    "cifar-b1": ("ddpm-cifar10", 1, None, None),
+    "cifar-b8": ("ddpm-cifar10", 8, None, None),
+    "sd15-32-b2": ("sd15", 2, 32, None),
+    "sd15-64-b2": ("sd15", 2, 64, None),
+    "fashion-ddpm-32-b16": ("fashion-ddpm-32", 16, None, None),
+    "fashion-cond-32-b16": ("fashion-cond-32", 16, None, 4),
 }
-DEFAULT_CASES = "cifar-b1,cifar-b8,sd15-32-b2,sd15-64-b2,fashion-ddpm-32,fashion-cond-32"
+DEFAULT_CASES = "cifar-b1,cifar-b8,sd15-32-b2,sd15-64-b2,fashion-ddpm-32-b16,fashion-cond-32-b16"
+MODELS_DIR = os.path.join(REPO, "weights", "models")
 
 
 def find_train_dir():
@@ -54,11 +56,17 @@ def load_avg():
         return " ".join(f.read().split()[:3])
 
 
+def source_path(source):
+    """An architecture name as it is, a bundled model's name as its folder."""
+    return source if source in ARCH_FILES else os.path.join(MODELS_DIR, source)
+
+
 def case_config(source):
-    """(config dict, folder or None) of an architecture name or a model folder."""
+    """(config dict, folder or None) of an architecture name or a bundled model."""
     if source in ARCH_FILES:
         with open(os.path.join(ARCH_DIR, ARCH_FILES[source])) as f:
             return json.load(f), None
+    source = source_path(source)
     folder = os.path.join(source, "unet") if os.path.isfile(os.path.join(source, "model_index.json")) else source
     with open(os.path.join(folder, "config.json")) as f:
         return json.load(f), folder
@@ -73,14 +81,14 @@ def torch_child(args):
     import diffusers_mini as dm
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    source, batch, latent = CASES[args.torch_case]
+    source, batch, latent, tokens = CASES[args.torch_case]
     config, folder = case_config(source)
     model = (dm.load_pretrained(folder) if folder else dm.model_from_config(config)).eval()
     size = latent or config.get("sample_size") or 32
     sample = torch.randn(batch, config.get("in_channels", 3), size, size)
     t = torch.full((batch,), 500.0)
     cond = config["_class_name"] == "UNet2DConditionModel"
-    ctx = torch.randn(batch, args.tokens, config.get("cross_attention_dim", 768)) if cond else None
+    ctx = torch.randn(batch, tokens or args.tokens, config.get("cross_attention_dim", 768)) if cond else None
     times = []
     with torch.no_grad():
         for i in range(args.warmup + args.runs):
@@ -104,7 +112,8 @@ def torch_child(args):
 
 def run_torch(case, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-case", case, "--runs", str(args.runs),
-           "--warmup", str(args.warmup), "--threads", str(args.threads), "--tokens", str(args.tokens)]
+           "--warmup", str(args.warmup), "--threads", str(args.threads), "--tokens", str(args.tokens),
+           "--models-dir", MODELS_DIR]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError("PyTorch run failed:\n" + out.stderr[-3000:])
@@ -115,11 +124,10 @@ def run_torch(case, args):
 # Java side
 # ---------------------------------------------------------------------------------------------
 def run_java(case, args):
-    source, batch, latent = CASES[case]
+    source, batch, latent, tokens = CASES[case]
     cmd = [os.path.join(REPO, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
-           "--warmup", str(args.warmup), "--threads", str(args.threads), "--tokens", str(args.tokens),
-           "--backend", args.backend]
-    cmd += ["--arch", source] if source in ARCH_FILES else ["--model", source]
+           "--threads", str(args.threads), "--tokens", str(tokens or args.tokens), "--backend", args.backend]
+    cmd += ["--arch", source] if source in ARCH_FILES else ["--model", source_path(source)]
     if latent:
         cmd += ["--latent", str(latent)]
     cmd += args.java_args.split()
@@ -173,10 +181,12 @@ def check(args):
 
 
 def main():
+    global MODELS_DIR
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", default=DEFAULT_CASES, help=f"comma-separated, from {', '.join(CASES)}")
     p.add_argument("--runs", type=int, default=5, help="timed runs per side and case (median reported)")
-    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=1, help="PyTorch warm-up runs (Java warms up by time: see bench --help)")
+    p.add_argument("--models-dir", default=MODELS_DIR, help="where the bundled models are (default weights/models)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--tokens", type=int, default=77, help="context tokens of conditional UNets")
     p.add_argument("--backend", default="cpu", help="Java backend")
@@ -185,6 +195,7 @@ def main():
     p.add_argument("--verbose", action="store_true", help="print the Java bench output")
     p.add_argument("--torch-case", help=argparse.SUPPRESS)
     args = p.parse_args()
+    MODELS_DIR = os.path.abspath(args.models_dir)
     if args.torch_case:
         return torch_child(args)
     if args.check:
@@ -192,8 +203,8 @@ def main():
     rows = []
     for case in args.cases.split(","):
         source = CASES[case][0]
-        if source not in ARCH_FILES and not os.path.isdir(source):
-            print(f"{case}: skipped ({source} does not exist)")
+        if source not in ARCH_FILES and not os.path.isdir(source_path(source)):
+            print(f"{case}: skipped ({source_path(source)} does not exist)")
             continue
         load0 = load_avg()
         t = run_torch(case, args)
