@@ -98,6 +98,22 @@ public final class Gemm {
     }
 
     /**
+     * Columns [j0, j1) of C = start + A·B on the calling thread (j0 a multiple of NR), for callers that
+     * run many independent GEMMs in one parallel region. A should be packed ({@link MatA#prepack}).
+     */
+    static void columns(int m, int j0, int j1, int k, MatA a, PackB b, COut c, Start start, float[] bias) {
+        if (m <= 0 || j1 <= j0 || k <= 0) return;
+        int init = switch (start) {
+            case ACCUMULATE -> LOAD;
+            case ZERO -> ZERO;
+            case ROW_BIAS -> ROW;
+            case COLUMN_BIAS -> COL;
+        };
+        int kBlocks = (k + KC_MAX - 1) / KC_MAX, kc = (k + kBlocks - 1) / kBlocks;
+        task(0, m, j0, j1, k, kc, a, b, null, c, init, bias, true);
+    }
+
+    /**
      * C[i0:i1, j0:j1] (+)= A[i0:i1, :]·B[:, j0:j1] on one thread; i0 is a multiple of MR, j0 of NR. B is
      * packed here block by block from {@code b}, or comes whole as panels [panel][k][NR] in {@code bPre}.
      */

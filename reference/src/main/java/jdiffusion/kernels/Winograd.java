@@ -84,9 +84,16 @@ final class Winograd {
             float[] ev = new float[(2 * th + 2) * (tw + 1 + L)], od = new float[(2 * th + 2) * (tw + 1 + L)];
             for (int p = p0; p < p1; p++) inputTransform(x, p / cin, p % cin, cin, h, w, pt, pl, th, tw, tiles, v, ev, od);
         });
-        for (int xn = 0; xn < 16; xn++)
-            Gemm.gemm(par, cout, tiles, cin, MatA.packed(u, xn * MatA.packedSize(cout, cin), cin), PackB.rowMajor(v, xn * cin * tiles, tiles),
-                    COut.matrix(m, xn * cout * tiles, tiles), false);
+        // the 16 GEMMs M[ξν] = U[ξν]·V[ξν] in one parallel region: tasks are (ξν, column chunk) pairs
+        int panels = (tiles + Gemm.NR - 1) / Gemm.NR, perTask = Math.max(1, Math.min(panels, (1 << 19) / Math.max(1, cout * cin)));
+        int chunks = (panels + perTask - 1) / perTask, size = MatA.packedSize(cout, cin);
+        par.forRange(16 * chunks, 1, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                int xn = t / chunks, p0 = (t % chunks) * perTask, p1 = Math.min(panels, p0 + perTask);
+                Gemm.columns(cout, p0 * Gemm.NR, Math.min(tiles, p1 * Gemm.NR), cin, MatA.packed(u, xn * size, cin),
+                        PackB.rowMajor(v, xn * cin * tiles, tiles), COut.matrix(m, xn * cout * tiles, tiles), Gemm.Start.ZERO, null);
+            }
+        });
         par.forRange(n * cout, 1, (p0, p1) -> {
             float[] y0 = new float[2 * (tw + L)], y1 = new float[2 * (tw + L)];
             for (int p = p0; p < p1; p++)
