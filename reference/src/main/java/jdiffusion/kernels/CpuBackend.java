@@ -8,12 +8,21 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
 
-
 /**
- * The fast CPU backend: Vector API kernels on a fixed thread pool. Convolutions become GEMMs
- * (im2col, or the input itself for 1×1), linear layers multiply by a once-transposed weight, attention
- * works one query row at a time (never the whole score matrix). Work is split by output index only, so
- * results are bit-identical for any thread count. Tested against {@link ScalarBackend}.
+ * The fast CPU backend: Vector API kernels on a fixed thread pool.
+ * <ul>
+ *   <li>3×3 stride-1 convolutions: Winograd F(2×2, 3×3) ({@link Winograd}) where there are enough
+ *       output tiles, else — like every other convolution — one packed GEMM ({@link Gemm}) over the
+ *       whole batch, the input seen through implicit im2col ({@link Im2col}) or, for 1×1, directly;</li>
+ *   <li>linear layers: the same GEMM with the transposed weight packed on the fly (a few dot products
+ *       for a handful of rows);</li>
+ *   <li>attention: fused, with an online softmax over key blocks ({@link FlashAttention});</li>
+ *   <li>normalisations and activations: vectorised, with float32 special functions that give the same
+ *       bits compiled or interpreted ({@link FastMath}).</li>
+ * </ul>
+ * Conv and linear weights may be float32 or 16-bit ({@link Tensor#isHalf()}); they are converted while
+ * packing. Work is split by output index only, so results are bit-identical for any thread count.
+ * Every kernel is tested against {@link ScalarBackend}.
  */
 public final class CpuBackend implements Backend, AutoCloseable {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

@@ -24,7 +24,7 @@ public final class Gemm {
     /** Cache blocks: at most KC_MAX deep and NC columns per packed B block (fits L2; an A panel fits L1). */
     static final int KC_MAX = 320, NC = 512;
     /** From this many columns per task on, A is packed (the copy pays for itself); below, it is read in place. */
-    private static final int PACK_A_MIN_COLS = Integer.getInteger("gemm.packmin", 512);
+    private static final int PACK_A_MIN_COLS = 512;
 
     private static final class Scratch {
         final float[] a = new float[MR * KC_MAX], b = new float[KC_MAX * NC], tile = new float[MR * NR];
