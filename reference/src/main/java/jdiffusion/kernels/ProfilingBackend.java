@@ -68,7 +68,7 @@ public final class ProfilingBackend implements Backend {
     private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** CPU time of all live threads of this JVM. */
-    private static long processCpuNanos() {
+    public static long processCpuNanos() {
         long sum = 0;
         for (long id : THREADS.getAllThreadIds()) {
             long t = THREADS.getThreadCpuTime(id);
