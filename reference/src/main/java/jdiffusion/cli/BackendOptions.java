@@ -2,9 +2,10 @@ package jdiffusion.cli;
 
 import jdiffusion.kernels.Backend;
 import jdiffusion.kernels.Backends;
+import jdiffusion.nn.WeightPrecision;
 import picocli.CommandLine.Option;
 
-/** --backend and --threads, shared by every command that computes. */
+/** --backend, --threads and --weights-dtype, shared by every command that computes. */
 public final class BackendOptions {
     @Option(names = "--backend", defaultValue = "cpu",
             description = "Arithmetic backend: cpu (Vector API, threads; default), scalar (the auditable reference), tornado (TornadoVM, if built).")
@@ -12,6 +13,14 @@ public final class BackendOptions {
 
     @Option(names = "--threads", description = "Worker threads for the cpu backend (default: all cores). Results are identical for any count.")
     Integer threads;
+
+    @Option(names = "--weights-dtype", defaultValue = "f32",
+            description = "UNet conv/linear weights in memory: f32 (default), f16 or bf16 (half the memory; arithmetic stays float32), file (as stored).")
+    String weightsDtype;
+
+    public WeightPrecision weightPrecision() {
+        return WeightPrecision.parse(weightsDtype);
+    }
 
     public Backend create() {
         int t = threads == null ? Backends.defaultThreads() : threads;

@@ -58,7 +58,7 @@ public final class ForwardCommand implements Callable<Integer> {
                 t0 = System.nanoTime();
                 out = vae.decode(new Ctx(backend), z);
             } else {
-                UNet unet = UNet.load(mf);
+                UNet unet = UNet.load(mf, backendOptions.weightPrecision());
                 Tensor sample = Tensors.require(in, "sample");
                 float[] ts = Tensors.require(in, "timestep").data();
                 if (ts.length == 1 && sample.dim(0) > 1) {

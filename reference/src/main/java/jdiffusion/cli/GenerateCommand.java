@@ -70,7 +70,7 @@ public final class GenerateCommand implements Callable<Integer> {
         Checks.atLeast("--num-images", numImages, 1);
         if (batch != null) Checks.atLeast("--batch", batch, 1);
         int bs = batch == null ? numImages : batch;
-        Pipeline p = Pipeline.load(resolveModel(model));
+        Pipeline p = Pipeline.load(resolveModel(model), backendOptions.weightPrecision());
         Backend backend = backendOptions.create();
         Conditioning all = conditioningOptions.resolve(p, Math.max(1, numImages));
         Generation.Settings settings = new Generation.Settings(numImages, bs, steps, seed);

@@ -58,7 +58,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Checks.atLeast("--steps", steps, 1);
-        Pipeline p = Pipeline.load(model);
+        Pipeline p = Pipeline.load(model, backendOptions.weightPrecision());
         Tensor xT;
         try (SafeTensorsFile f = SafeTensorsFile.open(noise)) {
             xT = Tensors.require(f, "x_T");

@@ -2,26 +2,45 @@ package jdiffusion.kernels;
 
 import jdiffusion.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
- * The fast CPU backend: Vector API kernels on a fixed thread pool. Convolutions become GEMMs
- * (im2col, or the input itself for 1×1), linear layers multiply by a once-transposed weight, attention
- * works one query row at a time (never the whole score matrix). Work is split by output index only, so
- * results are bit-identical for any thread count. Tested against {@link ScalarBackend}.
+ * The fast CPU backend: Vector API kernels on a fixed thread pool.
+ * <ul>
+ *   <li>3×3 stride-1 convolutions: Winograd F(2×2, 3×3) ({@link Winograd}) where there are enough
+ *       output tiles, else — like every other convolution — one packed GEMM ({@link Gemm}) over the
+ *       whole batch, the input seen through implicit im2col ({@link Im2col}) or, for 1×1, directly;</li>
+ *   <li>linear layers: the same GEMM with the transposed weight packed on the fly (a few dot products
+ *       for a handful of rows);</li>
+ *   <li>attention: fused, with an online softmax over key blocks ({@link FlashAttention});</li>
+ *   <li>normalisations and activations: vectorised, with float32 special functions that give the same
+ *       bits compiled or interpreted ({@link FastMath}).</li>
+ * </ul>
+ * Conv and linear weights may be float32 or 16-bit ({@link Tensor#isHalf()}); they are converted while
+ * packing. Work is split by output index only, so results are bit-identical for any thread count.
+ * Every kernel is tested against {@link ScalarBackend}.
  */
 public final class CpuBackend implements Backend, AutoCloseable {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
 
     private final Parallel par;
-    /** W^T of linear weights, made once per weight tensor (weights live as long as the model). */
-    private final Map<Tensor, float[]> transposed = Collections.synchronizedMap(new IdentityHashMap<>());
+    /**
+     * Winograd F(2×2, 3×3) is used for 3×3 stride-1 convolutions from WINOGRAD_MIN_TILES output tiles
+     * (2×2 pixels, whole batch) on when its transformed weights are cached, and from
+     * WINOGRAD_PER_CALL_TILES on when they have to be transformed for the call (16-bit weights, or the
+     * cache budget spent): below that the transform costs more than it saves.
+     */
+    static final int WINOGRAD_MIN_TILES = Integer.getInteger("jdiffusion.winogradMinTiles", 64);
+    static final int WINOGRAD_PER_CALL_TILES = 256;
+    /** Budget for cached transformed weights (16/9 of the 3×3 weights they come from), default 2 GiB. */
+    private static final long WINOGRAD_CACHE_BYTES = Long.getLong("jdiffusion.winogradCacheMiB", 2048) << 20;
+    private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
+    private long winogradBytes;
 
     public CpuBackend(int threads) {
         this.par = new Parallel(threads);
@@ -36,6 +55,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return par.threads();
     }
 
+    /** The worker pool (for the GEMM benchmark). */
+    public Parallel parallel() {
+        return par;
+    }
+
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
         Shapes.conv2d(x, w, bias);
@@ -45,56 +69,54 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int kk = cin * kh * kw;
         Tensor out = Tensor.zeros(n, cout, oh, ow);
         float[] O = out.data();
-        boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
-        float[] col = pointwise ? null : new float[kk * ohw];
-        for (int b = 0; b < n; b++) {
-            int oOff = b * cout * ohw;
-            if (bias != null) {
-                float[] B = bias.data();
-                par.forRange(cout, 16, (c0, c1) -> {
-                    for (int co = c0; co < c1; co++) java.util.Arrays.fill(O, oOff + co * ohw, oOff + (co + 1) * ohw, B[co]);
-                });
-            }
-            if (pointwise) {
-                Gemm.gemm(par, cout, ohw, cin, w.data(), 0, cin, x.data(), b * cin * h * wd, ohw, O, oOff, ohw);
-            } else {
-                im2col(x.data(), b * cin * h * wd, cin, h, wd, kh, kw, stride, pt, pl, oh, ow, col);
-                Gemm.gemm(par, cout, ohw, kk, w.data(), 0, kk, col, 0, ohw, O, oOff, ohw);
+        int tiles = n * ((oh + 1) / 2) * ((ow + 1) / 2);
+        if (kh == 3 && kw == 3 && stride == 1 && tiles >= WINOGRAD_MIN_TILES) {
+            float[] u = winogradWeights(w, tiles);
+            if (u != null) {
+                Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, u, bias == null ? null : bias.data(), cout, oh, ow, O);
+                return out;
             }
         }
+        boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
+        // one GEMM for the whole batch: columns are the output pixels of all images
+        PackB cols = pointwise ? PackB.images(x.data(), 0, cin, h * wd)
+                : new Im2col(x.data(), 0, cin, h, wd, kh, kw, stride, pt, pl, oh, ow);
+        Gemm.gemm(par, cout, n * ohw, kk, weight(w, kk), cols, COut.images(O, 0, cout, ohw),
+                bias == null ? Gemm.Start.ZERO : Gemm.Start.ROW_BIAS, bias == null ? null : bias.data());
         return out;
     }
 
-    /** col[(ci·kh + ky)·kw + kx][oy·ow + ox] = x[ci][oy·stride + ky − pt][ox·stride + kx − pl] (0 outside). */
-    private void im2col(float[] x, int xOff, int cin, int h, int w, int kh, int kw, int stride, int pt, int pl,
-                        int oh, int ow, float[] col) {
-        int ohw = oh * ow;
-        par.forRange(cin * kh * kw, 8, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
-                int base = r * ohw;
-                for (int oy = 0; oy < oh; oy++) {
-                    int iy = oy * stride + ky - pt;
-                    int dst = base + oy * ow;
-                    if (iy < 0 || iy >= h) {
-                        java.util.Arrays.fill(col, dst, dst + ow, 0f);
-                        continue;
-                    }
-                    int src = xOff + (ci * h + iy) * w;
-                    if (stride == 1) {
-                        int lo = Math.max(0, pl - kx), hi = Math.min(ow, w + pl - kx);
-                        for (int ox = 0; ox < lo; ox++) col[dst + ox] = 0f;
-                        if (hi > lo) System.arraycopy(x, src + lo + kx - pl, col, dst + lo, hi - lo);
-                        for (int ox = Math.max(hi, lo); ox < ow; ox++) col[dst + ox] = 0f;
-                    } else {
-                        for (int ox = 0; ox < ow; ox++) {
-                            int ix = ox * stride + kx - pl;
-                            col[dst + ox] = ix < 0 || ix >= w ? 0f : x[src + ix];
-                        }
-                    }
+    /**
+     * The Winograd-transformed 3×3 weights: from the cache (kept while the weight is alive, float32
+     * weights only, within the budget), or transformed for this call when that pays off; null when the
+     * direct convolution is the better choice.
+     */
+    private float[] winogradWeights(Tensor w, int tiles) {
+        float[] u = winograd.get(w);
+        if (u != null) return u;
+        boolean cacheable = !w.isHalf() && winogradBytes + 64L * w.dim(0) * w.dim(1) <= WINOGRAD_CACHE_BYTES;
+        if (!cacheable && tiles < WINOGRAD_PER_CALL_TILES) return null;
+        u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
+        if (cacheable)
+            synchronized (winograd) {
+                if (winogradBytes + 4L * u.length <= WINOGRAD_CACHE_BYTES && !winograd.containsKey(w)) {
+                    winograd.put(w, u);
+                    winogradBytes += 4L * u.length;
                 }
             }
-        });
+        return u;
+    }
+
+    /** Bytes held by cached Winograd weights. */
+    public long winogradCacheBytes() {
+        synchronized (winograd) {
+            return winogradBytes;
+        }
+    }
+
+    /** A weight [out, ...] as a row-major [out × cols] GEMM operand, in whatever precision it is stored. */
+    private static MatA weight(Tensor w, int cols) {
+        return w.isHalf() ? MatA.half(w.halfBits(), w.isBf16(), 0, cols) : MatA.of(w.data(), 0, cols);
     }
 
     @Override
@@ -105,17 +127,47 @@ public final class CpuBackend implements Backend, AutoCloseable {
         s[s.length - 1] = outF;
         Tensor out = Tensor.zeros(s);
         float[] O = out.data();
-        if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.data(), 0, O, r * outF, outF);
-        float[] wt = transposed.computeIfAbsent(w, t -> transpose(t.data(), outF, in));  // [in, out]
-        Gemm.gemm(par, rows, outF, in, x.data(), 0, in, wt, 0, outF, O, 0, outF);
+        if (rows <= FEW_ROWS) {
+            fewRows(x.data(), rows, in, weight(w, in), bias == null ? null : bias.data(), outF, O);
+            return out;
+        }
+        Gemm.gemm(par, rows, outF, in, MatA.of(x.data(), 0, in), PackB.transposed(weight(w, in)), COut.matrix(O, 0, outF),
+                bias == null ? Gemm.Start.ZERO : Gemm.Start.COLUMN_BIAS, bias == null ? null : bias.data());
         return out;
     }
 
-    private static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[a.length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
-        return t;
+    /** Up to this many rows a linear layer is a set of dot products (the weight is streamed once). */
+    private static final int FEW_ROWS = 4;
+
+    /**
+     * out[r][o] = bias[o] + x[r]·w[o] for a handful of rows (e.g. the time embedding): each weight row
+     * is read once, converted to float32 if stored in 16 bits, and dotted with every input row;
+     * vector lanes accumulate in a fixed order, then are reduced.
+     */
+    private void fewRows(float[] x, int rows, int in, MatA w, float[] bias, int outF, float[] out) {
+        par.forRange(outF, 32, (o0, o1) -> {
+            float[] row = w.f32 != null ? null : new float[in];
+            for (int o = o0; o < o1; o++) {
+                float[] wr = w.f32;
+                int wOff = w.off + o * w.ld;
+                if (wr == null) {
+                    for (int i = 0; i < in; i++) row[i] = w.get(o, i);
+                    wr = row;
+                    wOff = 0;
+                }
+                for (int r = 0; r < rows; r++) {
+                    FloatVector acc = FloatVector.zero(S);
+                    int i = 0;
+                    for (; i + L <= in; i += L)
+                        acc = FloatVector.fromArray(S, x, r * in + i).fma(FloatVector.fromArray(S, wr, wOff + i), acc);
+                    if (i < in) {
+                        var m = FastMath.tail(i, in);
+                        acc = FloatVector.fromArray(S, x, r * in + i, m).fma(FloatVector.fromArray(S, wr, wOff + i, m), acc);
+                    }
+                    out[r * outF + o] = sumLanes(acc) + (bias == null ? 0f : bias[o]);
+                }
+            }
+        });
     }
 
     @Override
@@ -131,12 +183,30 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 double mean = sum(X, start, len) / len;
                 double var = sumSquaredDeviation(X, start, len, (float) mean) / len;
                 float inv = (float) (1.0 / Math.sqrt(var + eps));
-                for (int ch = g * cpg; ch < (g + 1) * cpg; ch++)
-                    affine(X, O, (b * c + ch) * spatial, spatial, (float) mean, inv * G[ch], B[ch], silu);
+                float m = (float) mean;
+                for (int ch = g * cpg; ch < (g + 1) * cpg; ch++) {
+                    // (x − mean)·(inv·γ) + β: subtracting first keeps it exact when x ≈ mean
+                    int off = (b * c + ch) * spatial;
+                    FastMath.normalize(X, off, O, off, spatial, m, inv * G[ch], B[ch], silu);
+                }
             }
         });
         return out;
     }
+
+    /**
+     * The lanes of v added in lane order. (VectorOperators.ADD reductions are not used: their order is
+     * the implementation's, and the interpreter's differs from compiled code's.)
+     */
+    private static float sumLanes(FloatVector v) {
+        float[] lanes = LANES.get();
+        v.intoArray(lanes, 0);
+        float s = 0f;
+        for (float x : lanes) s += x;
+        return s;
+    }
+
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
 
     /** Sum in double of float lanes: vector partial sums in float, blocks added up in double. */
     private static double sum(float[] a, int off, int len) {
@@ -145,7 +215,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
             int b1 = Math.min(len, b0 + 4096), i = b0;
             FloatVector acc = FloatVector.zero(S);
             for (; i + L <= b1; i += L) acc = acc.add(FloatVector.fromArray(S, a, off + i));
-            double part = acc.reduceLanes(VectorOperators.ADD);
+            double part = sumLanes(acc);
             for (; i < b1; i++) part += a[off + i];
             total += part;
         }
@@ -162,30 +232,18 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 FloatVector d = FloatVector.fromArray(S, a, off + i).sub(m);
                 acc = d.fma(d, acc);
             }
-            double part = acc.reduceLanes(VectorOperators.ADD);
+            double part = sumLanes(acc);
             for (; i < b1; i++) part += (double) (a[off + i] - mean) * (a[off + i] - mean);
             total += part;
         }
         return total;
     }
 
-    /**
-     * o = (x − center)·scale + shift, then SiLU if asked (centering first keeps precision when a group's
-     * variance is tiny and the scale huge). The scalar tail computes exactly what a vector lane does (same
-     * operations, same {@link FastMath}), so an element's bits do not depend on whether it falls in a
-     * vector or in the tail of a thread's chunk.
-     */
-    private static void affine(float[] x, float[] o, int off, int len, float center, float scale, float shift, boolean silu) {
-        FloatVector c = FloatVector.broadcast(S, center), sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
+    /** o = x + shift. */
+    private static void addScalar(float[] x, float[] o, int off, int len, float shift) {
         int i = 0;
-        for (; i + L <= len; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, off + i).sub(c).fma(sc, sh);
-            (silu ? FastMath.silu(v) : v).intoArray(o, off + i);
-        }
-        for (; i < len; i++) {
-            float v = Math.fma(x[off + i] - center, scale, shift);
-            o[off + i] = silu ? FastMath.silu(v) : v;
-        }
+        for (; i + L <= len; i += L) FloatVector.fromArray(S, x, off + i).add(shift).intoArray(o, off + i);
+        for (; i < len; i++) o[off + i] = x[off + i] + shift;
     }
 
     @Override
@@ -216,10 +274,13 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor silu(Tensor x) {
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data();
-        par.forRange(x.numel(), 16384, (i0, i1) -> affine(X, O, i0, i1 - i0, 0f, 1f, 0f, true));
+        int n = x.numel();
+        // whole vectors everywhere (the last one masked), so no element depends on the thread split
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.silu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
         return out;
     }
 
+    /** GEGLU with a vectorised exact-GELU ({@link FastMath#gelu}): out = h · gelu(g), a row at a time. */
     @Override
     public Tensor geglu(Tensor x) {
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
@@ -228,9 +289,8 @@ public final class CpuBackend implements Backend, AutoCloseable {
         s[s.length - 1] = f;
         Tensor out = Tensor.zeros(s);
         float[] X = x.data(), O = out.data();
-        par.forRange(rows, 4, (r0, r1) -> {
-            for (int r = r0; r < r1; r++)
-                for (int i = 0; i < f; i++) O[r * f + i] = X[r * two + i] * MathFunctions.gelu(X[r * two + f + i]);
+        par.forRange(rows, Math.max(1, 8192 / f), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) FastMath.geluGate(X, r * two, r * two + f, O, r * f, f);
         });
         return out;
     }
@@ -238,55 +298,10 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
         Shapes.attention(q, k, v, heads);
-        int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1), d = c / heads;
+        int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
         Tensor out = Tensor.zeros(b, tq, c);
-        float[] Q = q.data(), K = k.data(), V = v.data(), O = out.data();
-        // per (batch, head): K transposed to [d, tk] so one query's scores vectorise over keys
-        for (int bi = 0; bi < b; bi++)
-            for (int h = 0; h < heads; h++) {
-                float[] kt = new float[d * tk];
-                for (int j = 0; j < tk; j++)
-                    for (int e = 0; e < d; e++) kt[e * tk + j] = K[(bi * tk + j) * c + h * d + e];
-                final int fb = bi, fh = h;
-                par.forRange(tq, 8, (i0, i1) -> {
-                    float[] row = new float[tk];   // one row of scores: the tile
-                    float[] acc = new float[d];
-                    for (int i = i0; i < i1; i++) attendRow(Q, (fb * tq + i) * c + fh * d, kt, V, fb * tk, c, fh * d, d, tk, scale, row, acc,
-                            O, (fb * tq + i) * c + fh * d);
-                });
-            }
+        FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale);
         return out;
-    }
-
-    private static void attendRow(float[] Q, int qOff, float[] kt, float[] V, int vRow0, int c, int vCol, int d, int tk,
-                                  float scale, float[] row, float[] acc, float[] O, int oOff) {
-        java.util.Arrays.fill(row, 0f);
-        for (int e = 0; e < d; e++) {
-            FloatVector qe = FloatVector.broadcast(S, Q[qOff + e]);
-            int base = e * tk, j = 0;
-            for (; j + L <= tk; j += L) qe.fma(FloatVector.fromArray(S, kt, base + j), FloatVector.fromArray(S, row, j)).intoArray(row, j);
-            for (; j < tk; j++) row[j] = Math.fma(Q[qOff + e], kt[base + j], row[j]);
-        }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < tk; j++) {
-            row[j] *= scale;
-            max = Math.max(max, row[j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < tk; j++) {
-            row[j] = FastMath.exp(row[j] - max);
-            sum += row[j];
-        }
-        java.util.Arrays.fill(acc, 0f);
-        for (int j = 0; j < tk; j++) {
-            float p = row[j];
-            int vOff = (vRow0 + j) * c + vCol, e = 0;
-            FloatVector pv = FloatVector.broadcast(S, p);
-            for (; e + L <= d; e += L) pv.fma(FloatVector.fromArray(S, V, vOff + e), FloatVector.fromArray(S, acc, e)).intoArray(acc, e);
-            for (; e < d; e++) acc[e] = Math.fma(p, V[vOff + e], acc[e]);
-        }
-        float inv = (float) (1.0 / sum);
-        for (int e = 0; e < d; e++) O[oOff + e] = acc[e] * inv;
     }
 
     @Override
@@ -329,7 +344,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data(), Vv = v.data();
         par.forRange(n * c, 16, (p0, p1) -> {
-            for (int p = p0; p < p1; p++) affine(X, O, p * spatial, spatial, 0f, 1f, Vv[p], false);
+            for (int p = p0; p < p1; p++) addScalar(X, O, p * spatial, spatial, Vv[p]);
         });
         return out;
     }

@@ -38,6 +38,11 @@ public final class Architectures {
 
     /** The architecture with seeded random weights. */
     public static UNet random(String name, long seed) {
-        return UNet.fromConfig(config(name), ParamSource.random(seed));
+        return random(name, seed, WeightPrecision.F32);
+    }
+
+    /** The architecture with seeded random weights, conv/linear weights held in {@code precision}. */
+    public static UNet random(String name, long seed, WeightPrecision precision) {
+        return UNet.fromConfig(config(name), ParamSource.random(seed), precision);
     }
 }

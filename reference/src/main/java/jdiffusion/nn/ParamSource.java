@@ -1,6 +1,7 @@
 package jdiffusion.nn;
 
 import jdiffusion.weights.CheckpointReader;
+import jdiffusion.weights.DType;
 
 import java.util.SplittableRandom;
 
@@ -12,6 +13,11 @@ public interface ParamSource {
     /** Whether the source has an (optional) parameter. */
     boolean has(String key);
 
+    /** The dtype the parameter is stored in at the source (float32 unless a checkpoint says otherwise). */
+    default DType dtype(String key) {
+        return DType.F32;
+    }
+
     static ParamSource of(CheckpointReader reader) {
         return new ParamSource() {
             @Override
@@ -22,6 +28,11 @@ public interface ParamSource {
             @Override
             public boolean has(String key) {
                 return reader.has(key);
+            }
+
+            @Override
+            public DType dtype(String key) {
+                return reader.dtype(key);
             }
         };
     }

@@ -1,32 +1,41 @@
 package jdiffusion.nn;
 
+import jdiffusion.kernels.HalfFloats;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.CheckpointReader;
+import jdiffusion.weights.DType;
 
 /**
  * A position in the checkpoint's key tree ("down_blocks.1.attentions.0."), from which a module takes
  * its parameters by their diffusers names. With a checkpoint, missing and mis-shaped keys are collected
- * by the {@link CheckpointReader} and reported together when loading finishes.
+ * by the {@link CheckpointReader} and reported together when loading finishes. Conv and linear weights
+ * (parameters named "weight" of rank ≥ 2) are kept in the requested {@link WeightPrecision}.
  */
 public final class Params {
     private final ParamSource reader;
     private final String prefix;
+    private final WeightPrecision precision;
 
     public Params(CheckpointReader reader) {
-        this(ParamSource.of(reader), "");
+        this(ParamSource.of(reader), "", WeightPrecision.F32);
     }
 
     public Params(ParamSource source) {
-        this(source, "");
+        this(source, "", WeightPrecision.F32);
     }
 
-    private Params(ParamSource reader, String prefix) {
+    public Params(ParamSource source, WeightPrecision precision) {
+        this(source, "", precision);
+    }
+
+    private Params(ParamSource reader, String prefix, WeightPrecision precision) {
         this.reader = reader;
         this.prefix = prefix;
+        this.precision = precision;
     }
 
     public Params at(String child) {
-        return new Params(reader, prefix + child + ".");
+        return new Params(reader, prefix + child + ".", precision);
     }
 
     public Params at(String child, int index) {
@@ -43,7 +52,14 @@ public final class Params {
     }
 
     public Tensor take(String name, int... shape) {
-        return Tensor.of(reader.take(prefix + name, shape), shape);
+        float[] v = reader.take(prefix + name, shape);
+        if (precision == WeightPrecision.F32 || shape.length < 2 || !name.equals("weight")) return Tensor.of(v, shape);
+        DType dt = precision.storage(reader.dtype(prefix + name));
+        if (dt == DType.F32) return Tensor.of(v, shape);
+        boolean bf16 = dt == DType.BF16;
+        short[] bits = new short[v.length];
+        for (int i = 0; i < v.length; i++) bits[i] = HalfFloats.fromFloat(v[i], bf16);
+        return Tensor.ofHalf(bits, bf16, shape);
     }
 
     public Tensor takeOptional(String name, int... shape) {

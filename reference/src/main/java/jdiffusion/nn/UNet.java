@@ -65,13 +65,19 @@ public final class UNet {
 
     /** Loads a UNet2DModel or UNet2DConditionModel folder (config.json + safetensors). */
     public static UNet load(ModelFolder folder) {
+        return load(folder, WeightPrecision.F32);
+    }
+
+    /** Loads a UNet folder keeping conv/linear weights in {@code precision}. */
+    public static UNet load(ModelFolder folder, WeightPrecision precision) {
         try (WeightStore store = folder.openWeights()) {
             CheckpointReader r = new CheckpointReader(store);
             long params = 0;
             for (String k : store.keys()) params += store.entry(k).elementCount();
+            Params p = new Params(ParamSource.of(r), precision);
             UNet u = switch (folder.className()) {
-                case "UNet2DModel" -> build2D(UNet2DConfig.parse(folder.config()), new Params(r), params);
-                case "UNet2DConditionModel" -> build2DCondition(UNet2DConditionConfig.parse(folder.config()), new Params(r), params);
+                case "UNet2DModel" -> build2D(UNet2DConfig.parse(folder.config()), p, params);
+                case "UNet2DConditionModel" -> build2DCondition(UNet2DConditionConfig.parse(folder.config()), p, params);
                 default -> throw WeightsException.at(folder.config(), "_class_name",
                         "'" + folder.className() + "' is not a UNet jdiffusion implements (UNet2DModel, UNet2DConditionModel)");
             };
@@ -85,12 +91,17 @@ public final class UNet {
      * {@code source}, e.g. {@link ParamSource#random} for benchmarks of published architectures.
      */
     public static UNet fromConfig(java.nio.file.Path configFile, ParamSource source) {
+        return fromConfig(configFile, source, WeightPrecision.F32);
+    }
+
+    /** As {@link #fromConfig(java.nio.file.Path, ParamSource)}, conv/linear weights kept in {@code precision}. */
+    public static UNet fromConfig(java.nio.file.Path configFile, ParamSource source, WeightPrecision precision) {
         var r = jdiffusion.weights.config.ConfigReader.read(configFile);
         String cls = r.json().path("_class_name").asText();
         CountingSource counting = new CountingSource(source);
         UNet u = switch (cls) {
-            case "UNet2DModel" -> build2D(UNet2DConfig.parse(r), new Params(counting), 0);
-            case "UNet2DConditionModel" -> build2DCondition(UNet2DConditionConfig.parse(r), new Params(counting), 0);
+            case "UNet2DModel" -> build2D(UNet2DConfig.parse(r), new Params(counting, precision), 0);
+            case "UNet2DConditionModel" -> build2DCondition(UNet2DConditionConfig.parse(r), new Params(counting, precision), 0);
             default -> throw WeightsException.at(configFile, "_class_name", "'" + cls + "' is not a UNet jdiffusion implements");
         };
         return u.withParameterCount(counting.count);
@@ -120,6 +131,11 @@ public final class UNet {
         @Override
         public boolean has(String key) {
             return inner.has(key);
+        }
+
+        @Override
+        public jdiffusion.weights.DType dtype(String key) {
+            return inner.dtype(key);
         }
     }
 

@@ -2,6 +2,7 @@ package jdiffusion.sample;
 
 import jdiffusion.nn.UNet;
 import jdiffusion.nn.VaeDecoder;
+import jdiffusion.nn.WeightPrecision;
 import jdiffusion.weights.WeightsException;
 import jdiffusion.weights.layout.ModelFolder;
 import jdiffusion.weights.layout.PipelineFolder;
@@ -20,11 +21,16 @@ import java.nio.file.Path;
 public record Pipeline(Path dir, String name, UNet unet, VaeDecoder vae, Path schedulerConfig, ClassEmbeddings classes) {
 
     public static Pipeline load(Path dir) {
+        return load(dir, WeightPrecision.F32);
+    }
+
+    /** As {@link #load(Path)}, the UNet's conv/linear weights kept in {@code precision}. */
+    public static Pipeline load(Path dir, WeightPrecision precision) {
         String name = dir.toAbsolutePath().normalize().getFileName().toString();
         if (PipelineFolder.looksLikePipeline(dir)) {
             PipelineFolder pf = PipelineFolder.open(dir);
             if (!pf.has("unet")) throw WeightsException.at(dir, "unet", "the pipeline has no unet/ folder");
-            UNet unet = UNet.load(ModelFolder.open(pf.component("unet")));
+            UNet unet = UNet.load(ModelFolder.open(pf.component("unet")), precision);
             VaeDecoder vae = pf.has("vae") ? VaeDecoder.load(ModelFolder.open(pf.component("vae"))) : null;
             Path sched = pf.has("scheduler") ? pf.schedulerConfig() : null;
             ClassEmbeddings ce = pf.has("class_embeddings") ? ClassEmbeddings.load(pf.component("class_embeddings")) : null;
@@ -35,7 +41,7 @@ public record Pipeline(Path dir, String name, UNet unet, VaeDecoder vae, Path sc
         ModelFolder mf = ModelFolder.open(dir);
         if (mf.className().equals("AutoencoderKL"))
             throw WeightsException.at(dir, null, "this is a VAE folder; sampling needs a UNet (or a pipeline folder with unet/ and vae/)");
-        UNet unet = UNet.load(mf);
+        UNet unet = UNet.load(mf, precision);
         Path sched = dir.resolve("scheduler_config.json");
         return new Pipeline(dir, name, unet, null, Files.isRegularFile(sched) ? sched : null, null);
     }

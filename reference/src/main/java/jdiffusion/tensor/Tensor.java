@@ -8,7 +8,10 @@ import java.util.Arrays;
  * them (kernels return new tensors and never write their inputs).
  *
  * <p>Storage lives on the host, or on an accelerator's device ({@link DeviceBuffer}) when a device
- * backend produced it; then the host copy is made on the first {@link #data()} call.
+ * backend produced it; then the host copy is made on the first {@link #data()} call. Weights may be
+ * kept as 16-bit floats (F16 or BF16 bits, {@link #ofHalf}) to halve their memory: backends that know
+ * the format read {@link #halfBits()} and convert while computing; {@link #data()} returns a fresh
+ * float32 copy of such a tensor on every call (it is not cached, or the memory would not be halved).
  */
 public final class Tensor {
     private final int[] shape;
@@ -19,14 +22,28 @@ public final class Tensor {
         private final int length;
         private float[] host;
         private final DeviceBuffer device;
+        private final short[] half;
+        private final boolean bf16;
 
         Storage(float[] host, DeviceBuffer device, int length) {
+            this(host, device, length, null, false);
+        }
+
+        Storage(float[] host, DeviceBuffer device, int length, short[] half, boolean bf16) {
             this.host = host;
             this.device = device;
             this.length = length;
+            this.half = half;
+            this.bf16 = bf16;
         }
 
         synchronized float[] host() {
+            if (half != null) {
+                float[] f = new float[length];
+                if (bf16) for (int i = 0; i < length; i++) f[i] = Float.intBitsToFloat((half[i] & 0xffff) << 16);
+                else for (int i = 0; i < length; i++) f[i] = Float.float16ToFloat(half[i]);
+                return f;
+            }
             if (host == null) {
                 float[] h = new float[length];
                 device.download(h);
@@ -60,6 +77,11 @@ public final class Tensor {
         return new Tensor(new Storage(data, null, data.length), shape.clone());
     }
 
+    /** 16-bit float storage: IEEE half-precision bits, or bfloat16 bits when {@code bf16} (no copy). */
+    public static Tensor ofHalf(short[] bits, boolean bf16, int... shape) {
+        return new Tensor(new Storage(null, null, bits.length, bits, bf16), shape.clone());
+    }
+
     /** A tensor whose contents live on a device; the host copy is made lazily. */
     public static Tensor onDevice(DeviceBuffer buffer, int... shape) {
         long n = 1;
@@ -72,15 +94,35 @@ public final class Tensor {
         return storage.host();
     }
 
+    /** Whether the storage is 16-bit floats ({@link #halfBits()}). */
+    public boolean isHalf() {
+        return storage.half != null;
+    }
+
+    /** The 16-bit storage (F16 or BF16 bits, see {@link #isBf16()}), or null for a float32 tensor. */
+    public short[] halfBits() {
+        return storage.half;
+    }
+
+    /** Whether 16-bit storage holds bfloat16 (else IEEE half precision). */
+    public boolean isBf16() {
+        return storage.bf16;
+    }
+
+    /** Bytes of host storage (2 per element for 16-bit tensors, 4 otherwise). */
+    public long storageBytes() {
+        return (long) storage.length * (storage.half != null ? 2 : 4);
+    }
+
     /** The device storage, or null for a host-only tensor. */
     public DeviceBuffer device() {
         return storage.device;
     }
 
-    /** Whether the host copy exists (false for a device tensor not read yet). */
+    /** Whether the host copy exists (false for a device tensor not read yet; true for 16-bit storage). */
     public boolean onHost() {
         synchronized (storage) {
-            return storage.host != null;
+            return storage.host != null || storage.half != null;
         }
     }
 

@@ -70,6 +70,12 @@ public final class CheckpointReader {
         return store.floats(fileKey);
     }
 
+    /** The dtype {@code key} is stored in (F32 for a key the file does not have). */
+    public DType dtype(String key) {
+        String fileKey = canonicalToFile.get(key);
+        return fileKey == null ? DType.F32 : store.entry(fileKey).dtype();
+    }
+
     /** Like {@link #take} but for optional parameters (e.g. a bias the config may or may not have). */
     public float[] takeOptional(String key, int... shape) {
         return has(key) ? take(key, shape) : null;

@@ -1,0 +1,271 @@
+#!/usr/bin/python3
+"""Java vs PyTorch, same UNet architecture, same shapes, same machine, same moment.
+
+For every case this script runs `./jdiffusion bench ...` (the Java engine, random weights built in
+Java from the published config) and the same architecture in PyTorch, built from the same
+config.json by weights/train/diffusers_mini.py (the PyTorch implementation the training script
+uses), with PyTorch's default random initialisation (forward time does not depend on the values).
+The two sides alternate case by case, so both see the same machine load; the table at the end gives
+median milliseconds per forward pass, the Java/PyTorch ratio, and each side's peak memory.
+
+    /usr/bin/python3 bench/side_by_side.py                      # all cases (SD 1.5 64x64 takes minutes)
+    /usr/bin/python3 bench/side_by_side.py --cases cifar-b1,cifar-b8 --runs 5
+    /usr/bin/python3 bench/side_by_side.py --check              # first: same weights -> same output?
+
+Needs Debian's python3-torch (PyTorch 1.13) and numpy. Not part of CI.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARCH_DIR = os.path.join(REPO, "reference", "src", "main", "resources", "jdiffusion", "architectures")
+ARCH_FILES = {"sd15": "sd15-unet.json", "ddpm-cifar10": "ddpm-cifar10-unet.json"}
+
+# name -> (source, batch, latent or None, context tokens or None); source is an architecture name or a
+# bundled model (a folder under --models-dir)
+CASES = {
+    "cifar-b1": ("ddpm-cifar10", 1, None, None),
+    "cifar-b8": ("ddpm-cifar10", 8, None, None),
+    "sd15-32-b2": ("sd15", 2, 32, None),
+    "sd15-64-b2": ("sd15", 2, 64, None),
+    "fashion-ddpm-32-b16": ("fashion-ddpm-32", 16, None, None),
+    "fashion-cond-32-b16": ("fashion-cond-32", 16, None, 4),
+    "gemm-2048": ("gemm", 0, None, None),   # float32 GEMM 2048³ alone
+}
+DEFAULT_CASES = "gemm-2048,cifar-b1,cifar-b8,sd15-32-b2,sd15-64-b2,fashion-ddpm-32-b16,fashion-cond-32-b16"
+MODELS_DIR = os.path.join(REPO, "weights", "models")
+
+
+def find_train_dir():
+    """weights/train/ of this checkout (diffusers_mini.py), or $DIFFUSERS_MINI_DIR."""
+    for d in (os.environ.get("DIFFUSERS_MINI_DIR"), os.path.join(REPO, "weights", "train")):
+        if d and os.path.isfile(os.path.join(d, "diffusers_mini.py")):
+            return d
+    sys.exit("diffusers_mini.py not found: expected in weights/train/ (or set DIFFUSERS_MINI_DIR)")
+
+
+def load_avg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def source_path(source):
+    """An architecture name as it is, a bundled model's name as its folder."""
+    return source if source in ARCH_FILES else os.path.join(MODELS_DIR, source)
+
+
+def case_config(source):
+    """(config dict, folder or None) of an architecture name or a bundled model."""
+    if source in ARCH_FILES:
+        with open(os.path.join(ARCH_DIR, ARCH_FILES[source])) as f:
+            return json.load(f), None
+    source = source_path(source)
+    folder = os.path.join(source, "unet") if os.path.isfile(os.path.join(source, "model_index.json")) else source
+    with open(os.path.join(folder, "config.json")) as f:
+        return json.load(f), folder
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch side (runs in a child process, so that its peak memory is its own)
+# ---------------------------------------------------------------------------------------------
+def torch_child(args):
+    import torch
+    sys.path.insert(0, find_train_dir())
+    import diffusers_mini as dm
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    source, batch, latent, tokens = CASES[args.torch_case]
+    if source == "gemm":
+        return torch_gemm(args)
+    config, folder = case_config(source)
+    model = (dm.load_pretrained(folder) if folder else dm.model_from_config(config)).eval()
+    size = latent or config.get("sample_size") or 32
+    sample = torch.randn(batch, config.get("in_channels", 3), size, size)
+    t = torch.full((batch,), 500.0)
+    cond = config["_class_name"] == "UNet2DConditionModel"
+    ctx = torch.randn(batch, tokens or args.tokens, config.get("cross_attention_dim", 768)) if cond else None
+    times = []
+    with torch.no_grad():
+        for i in range(args.warmup + args.runs):
+            t0 = time.perf_counter()
+            model(sample, t, ctx) if cond else model(sample, t)
+            dt = (time.perf_counter() - t0) * 1e3
+            if i >= args.warmup:
+                times.append(dt)
+        a = torch.randn(2048, 2048)
+        b = torch.randn(2048, 2048)
+        g, gc = [], []
+        for i in range(7):
+            c0, t0 = cpu_seconds(), time.perf_counter()
+            a @ b
+            dt, dc = time.perf_counter() - t0, cpu_seconds() - c0
+            if i >= 2:
+                g.append(2 * 2048 ** 3 / dt / 1e9)
+                gc.append(2 * 2048 ** 3 / max(dc, 1e-9) / 1e9)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(json.dumps({"median_ms": statistics.median(times), "runs": times, "peak_mib": peak,
+                      "gemm_gflops": statistics.median(g), "gemm_gflops_cpu": statistics.median(gc),
+                      "threads": torch.get_num_threads()}))
+
+
+def torch_gemm(args):
+    import torch
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    times, g, gc = [], [], []
+    for i in range(args.warmup + args.runs):
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        a @ b
+        dt, dc = time.perf_counter() - t0, cpu_seconds() - c0
+        if i >= args.warmup:
+            times.append(dt * 1e3)
+            g.append(2 * 2048 ** 3 / dt / 1e9)
+            gc.append(2 * 2048 ** 3 / max(dc, 1e-9) / 1e9)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(json.dumps({"median_ms": statistics.median(times), "runs": times, "peak_mib": peak, "gemm_gflops": statistics.median(g),
+                      "gemm_gflops_cpu": statistics.median(gc), "threads": torch.get_num_threads()}))
+
+
+def cpu_seconds():
+    """User + system CPU time of this process (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_torch(case, args):
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-case", case, "--runs", str(args.runs),
+           "--warmup", str(args.warmup), "--threads", str(args.threads), "--tokens", str(args.tokens),
+           "--models-dir", MODELS_DIR]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("PyTorch run failed:\n" + out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Java side
+# ---------------------------------------------------------------------------------------------
+def run_java(case, args):
+    source, batch, latent, tokens = CASES[case]
+    cmd = [os.path.join(REPO, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
+           "--threads", str(args.threads), "--tokens", str(tokens or args.tokens), "--backend", args.backend]
+    if source == "gemm":
+        cmd += ["--gemm-only"]
+    else:
+        cmd += ["--arch", source] if source in ARCH_FILES else ["--model", source_path(source)]
+    if latent:
+        cmd += ["--latent", str(latent)]
+    cmd += args.java_args.split()
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if out.returncode != 0:
+        raise RuntimeError("Java run failed:\n" + out.stdout[-2000:] + out.stderr[-3000:])
+    text = out.stdout
+    if args.verbose:
+        print(text)
+    res = {"median_ms": float(text.strip().splitlines()[-1].split("=")[1])}
+    m = re.search(r"peak_rss_mib=(\d+)", text)
+    res["peak_mib"] = int(m.group(1)) if m else None
+    m = re.search(r"gemm_\d+=([\d.]+) GFLOP/s .*?, ([\d.]+) GFLOP per CPU-second", text)
+    res["gemm_gflops"] = float(m.group(1)) if m else None
+    res["gemm_gflops_cpu"] = float(m.group(2)) if m else None
+    m = re.search(r"macs_per_forward=([\d.]+) G", text)
+    res["gmacs"] = float(m.group(1)) if m else None
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Parity: the same weights give the same output on both sides
+# ---------------------------------------------------------------------------------------------
+def check(args):
+    import torch
+    sys.path.insert(0, find_train_dir())
+    import diffusers_mini as dm
+    from safetensors_io import save_file, load_file
+    torch.manual_seed(0)
+    for arch, latent, batch in (("ddpm-cifar10", 32, 2), ("sd15", 16, 1)):
+        config, _ = case_config(arch)
+        model = dm.model_from_config(config).eval()
+        with tempfile.TemporaryDirectory() as d:
+            model.save_pretrained(os.path.join(d, "m"))
+            sample = torch.randn(batch, config["in_channels"], latent, latent)
+            t = torch.tensor([10.0, 900.0][:batch])
+            inputs = {"sample": sample, "timestep": t}
+            cond = config["_class_name"] == "UNet2DConditionModel"
+            if cond:
+                inputs["encoder_hidden_states"] = torch.randn(batch, 77, config["cross_attention_dim"])
+            save_file(inputs, os.path.join(d, "in.safetensors"))
+            with torch.no_grad():
+                want = model(sample, t, inputs["encoder_hidden_states"]) if cond else model(sample, t)
+            for backend in ("cpu", "scalar") if arch == "ddpm-cifar10" else ("cpu",):
+                cmd = [os.path.join(REPO, "jdiffusion"), "forward", "--model", os.path.join(d, "m"), "--input",
+                       os.path.join(d, "in.safetensors"), "--output", os.path.join(d, "out.safetensors"), "--backend", backend]
+                subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
+                got = load_file(os.path.join(d, "out.safetensors"))["out"]
+                rel = ((got - want).norm() / want.norm()).item()
+                print(f"parity {arch} latent {latent} batch {batch} backend {backend}: relative L2 {rel:.2e}"
+                      f" ({'OK' if rel < 1e-4 else 'MISMATCH'})")
+
+
+def main():
+    global MODELS_DIR
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", default=DEFAULT_CASES, help=f"comma-separated, from {', '.join(CASES)}")
+    p.add_argument("--runs", type=int, default=5, help="timed runs per side and case (median reported)")
+    p.add_argument("--warmup", type=int, default=1, help="PyTorch warm-up runs (Java warms up by time: see bench --help)")
+    p.add_argument("--models-dir", default=MODELS_DIR, help="where the bundled models are (default weights/models)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tokens", type=int, default=77, help="context tokens of conditional UNets")
+    p.add_argument("--backend", default="cpu", help="Java backend")
+    p.add_argument("--java-args", default="", help="extra arguments for ./jdiffusion bench")
+    p.add_argument("--check", action="store_true", help="parity check (same weights, same output) and exit")
+    p.add_argument("--verbose", action="store_true", help="print the Java bench output")
+    p.add_argument("--torch-case", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    MODELS_DIR = os.path.abspath(args.models_dir)
+    if args.torch_case:
+        return torch_child(args)
+    if args.check:
+        return check(args)
+    rows = []
+    for case in args.cases.split(","):
+        source = CASES[case][0]
+        if source not in ARCH_FILES and source != "gemm" and not os.path.isdir(source_path(source)):
+            print(f"{case}: skipped ({source_path(source)} does not exist)")
+            continue
+        load0 = load_avg()
+        t = run_torch(case, args)
+        j = run_java(case, args)
+        row = dict(case=case, java=j, torch=t, load=f"{load0} -> {load_avg()}")
+        rows.append(row)
+        print(f"{case}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
+              f" (load {row['load']})", flush=True)
+    print()
+    print("| case | Java ms | PyTorch ms | Java/PyTorch | Java GMAC/s | Java peak MiB | PyTorch peak MiB | load (1/5/15 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        j, t = r["java"], r["torch"]
+        rate = f"{j['gmacs'] / j['median_ms'] * 1e3:.1f}" if j.get("gmacs") else ""
+        print(f"| {r['case']} | {j['median_ms']:.1f} | {t['median_ms']:.1f} | {j['median_ms'] / t['median_ms']:.2f} | {rate} |"
+              f" {j['peak_mib']} | {t['peak_mib']} | {r['load']} |")
+    jg = [r["java"]["gemm_gflops"] for r in rows if r["java"].get("gemm_gflops")]
+    jc = [r["java"]["gemm_gflops_cpu"] for r in rows if r["java"].get("gemm_gflops_cpu")]
+    tg = [r["torch"]["gemm_gflops"] for r in rows]
+    tc = [r["torch"]["gemm_gflops_cpu"] for r in rows]
+    if jg and tg:
+        print(f"\nGEMM 2048^3 float32, {args.threads} threads (medians over the cases):"
+              f" Java {statistics.median(jg):.1f} GFLOP/s ({statistics.median(jc):.1f} per CPU-second),"
+              f" PyTorch {statistics.median(tg):.1f} GFLOP/s ({statistics.median(tc):.1f} per CPU-second);"
+              f" Java/PyTorch {statistics.median(jg) / statistics.median(tg):.2f} per second,"
+              f" {statistics.median(jc) / statistics.median(tc):.2f} per CPU-second."
+              f" Reference ceiling (idle machine, PyTorch): 134 GFLOP/s.")
+
+
+if __name__ == "__main__":
+    main()

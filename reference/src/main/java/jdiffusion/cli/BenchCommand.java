@@ -1,0 +1,219 @@
+package jdiffusion.cli;
+
+import jdiffusion.kernels.Backend;
+import jdiffusion.kernels.CpuBackend;
+import jdiffusion.kernels.GemmBench;
+import jdiffusion.kernels.MacCounter;
+import jdiffusion.kernels.ProfilingBackend;
+import jdiffusion.kernels.ShapeOnlyBackend;
+import jdiffusion.nn.Architectures;
+import jdiffusion.nn.Ctx;
+import jdiffusion.nn.UNet;
+import jdiffusion.nn.WeightPrecision;
+import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.layout.ModelFolder;
+import jdiffusion.weights.layout.PipelineFolder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/**
+ * Times one UNet forward pass: a published architecture with random weights (no download) or any model
+ * folder. Reports the median over timed runs, the MAC rate, the fraction of the machine's GEMM ceiling
+ * and peak memory. The last line is always {@code median_ms=<number>} for scripts.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Time one UNet forward pass (median of --runs after --warmup) and report GMAC/s, the fraction of the",
+                "GEMM ceiling and peak memory. Published architectures get seeded random weights (nothing is downloaded).",
+                "The last output line is median_ms=<number>."})
+public final class BenchCommand implements Callable<Integer> {
+    /** PyTorch 1.13 / oneDNN float32 GEMM 2048³ on this machine kind, 2 threads (the reference). */
+    static final double PYTORCH_GEMM_GFLOPS = 134.0;
+
+    @Option(names = "--arch", description = "A published architecture with random weights: sd15 or ddpm-cifar10.")
+    String arch;
+
+    @Option(names = "--model", description = "A model folder (UNet folder or pipeline folder) instead of --arch.")
+    Path model;
+
+    @Option(names = "--latent", description = "Spatial size of the sample (default: the config's sample_size; sd15 uses 32 or 64).")
+    Integer latent;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Batch size (default 1).")
+    int batch;
+
+    @Option(names = "--tokens", defaultValue = "77", description = "Context tokens for conditional UNets (default 77, as CLIP).")
+    int tokens;
+
+    @Option(names = "--runs", defaultValue = "5", description = "Timed runs (default 5).")
+    int runs;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up runs, at least (default 2).")
+    int warmup;
+
+    @Option(names = "--warmup-seconds", defaultValue = "8",
+            description = "Keep warming up (at most 20 runs) until this many seconds have passed, so the JIT has compiled the hot code (default 8).")
+    double warmupSeconds;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed for random weights and inputs.")
+    long seed;
+
+    @Option(names = "--profile", description = "After the timed runs, one more run with a per-operation time table.")
+    boolean profile;
+
+    @Option(names = "--gemm-size", defaultValue = "2048", description = "Size n of the n³ GEMM measured as the ceiling (0 = skip).")
+    int gemmSize;
+
+
+    @Option(names = "--gemm-only", description = "Only measure the float32 GEMM of --gemm-size (median of --runs); no model.")
+    boolean gemmOnly;
+
+    @Mixin
+    BackendOptions backendOptions;
+
+    @Override
+    public Integer call() {
+        if (gemmOnly) return gemmOnly();
+        if ((arch == null) == (model == null)) throw new IllegalArgumentException("give exactly one of --arch NAME or --model DIR");
+        if (batch < 1 || runs < 1 || warmup < 0 || tokens < 1) throw new IllegalArgumentException("--batch, --runs, --tokens must be ≥ 1 and --warmup ≥ 0");
+        String load0 = loadAverage();
+        long tLoad = System.nanoTime();
+        WeightPrecision precision = backendOptions.weightPrecision();
+        UNet unet = arch != null ? Architectures.random(arch, seed, precision) : loadFolder(model, precision);
+        double loadS = (System.nanoTime() - tLoad) / 1e9;
+        long modelBytes = heapAfterGc();
+        int size = latent != null ? latent : unet.sampleSize();
+        if (size % unet.sizeMultiple() != 0) throw new IllegalArgumentException("--latent must be a multiple of " + unet.sizeMultiple());
+        NoiseSource rng = new NoiseSource(seed);
+        Tensor sample = rng.fork("sample").gaussian(batch, unet.inChannels(), size, size);
+        float[] ts = new float[batch];
+        Arrays.fill(ts, 500f);
+        Tensor context = unet.conditional() ? rng.fork("context").gaussian(batch, tokens, unet.crossAttentionDim()) : null;
+        String name = arch != null ? arch : model.toString();
+
+        MacCounter counter = new MacCounter(new ShapeOnlyBackend());
+        unet.forward(new Ctx(counter), sample, ts, context);
+        long macs = counter.macs();
+
+        Backend backend = backendOptions.create();
+        int threads = backend instanceof CpuBackend cb ? cb.threads() : 1;
+        System.out.printf("bench: %s (%s, %.2f M parameters, weights %s, built in %.1f s), sample %s%s, backend %s, %d thread(s)%n", name,
+                unet.kind(), unet.parameterCount() / 1e6, precision.name().toLowerCase(java.util.Locale.ROOT), loadS, Arrays.toString(sample.shape()),
+                context == null ? "" : ", context " + Arrays.toString(context.shape()), backend.name(), threads);
+        System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
+        System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
+        Ctx ctx = new Ctx(backend);
+        long warmStart = System.nanoTime();
+        for (int i = 0; i < warmup || (i < 20 && System.nanoTime() - warmStart < warmupSeconds * 1e9); i++) {
+            long t0 = System.nanoTime();
+            unet.forward(ctx, sample, ts, context);
+            System.out.printf("warmup %d: %.1f ms%n", i + 1, (System.nanoTime() - t0) / 1e6);
+        }
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            unet.forward(ctx, sample, ts, context);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+            System.out.printf("run %d: %.1f ms%n", i + 1, ms[i]);
+        }
+        double median = median(ms);
+        if (profile) {
+            ProfilingBackend prof = new ProfilingBackend(backend);
+            long t0 = System.nanoTime();
+            unet.forward(new Ctx(prof), sample, ts, context);
+            System.out.printf("profiled run: %.1f ms%n%s", (System.nanoTime() - t0) / 1e6, prof.table());
+        }
+        double gmacs = macs / (median * 1e6);
+        System.out.printf("median_ms=%.1f  min_ms=%.1f  GMAC/s=%.1f  (%.0f%% of PyTorch's GEMM ceiling %.0f GFLOP/s = %.0f GMAC/s)%n",
+                median, Arrays.stream(ms).min().orElse(0), gmacs, 100 * gmacs / (PYTORCH_GEMM_GFLOPS / 2), PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS / 2);
+        if (gemmSize > 0 && backend instanceof CpuBackend cb) {
+            GemmBench.Result gr = GemmBench.measure(cb, gemmSize, 5);
+            double gf = gr.gflops();
+            System.out.printf("gemm_%d=%.1f GFLOP/s (%.0f%% of PyTorch's %.0f), %.1f GFLOP per CPU-second; model at %.0f%% of this GEMM's MAC rate%n",
+                    gemmSize, gf, 100 * gf / PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS, gr.gflopsPerCpuSecond(), 100 * gmacs / (gf / 2));
+        }
+        String cache = backend instanceof CpuBackend cb ? String.format("  winograd_cache_mib=%d", cb.winogradCacheBytes() >> 20) : "";
+        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d%s  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20,
+                cache, loadAverage());
+        if (backend instanceof AutoCloseable ac) {
+            try {
+                ac.close();
+            } catch (Exception ignored) {
+                // closing a thread pool does not fail in a way worth reporting
+            }
+        }
+        System.out.printf("median_ms=%.1f%n", median);
+        return 0;
+    }
+
+    private int gemmOnly() {
+        if (gemmSize < 1) throw new IllegalArgumentException("--gemm-only needs --gemm-size ≥ 1");
+        if (!(backendOptions.create() instanceof CpuBackend cb)) throw new IllegalArgumentException("--gemm-only measures the cpu backend's GEMM");
+        try (cb) {
+            System.out.printf("bench: float32 GEMM %d×%d×%d, %d thread(s), load average before: %s%n", gemmSize, gemmSize, gemmSize, cb.threads(),
+                    loadAverage());
+            GemmBench.Result gr = GemmBench.measure(cb, gemmSize, runs);
+            double ms = 2.0 * gemmSize * gemmSize * gemmSize / gr.gflops() / 1e6;
+            System.out.printf("gemm_%d=%.1f GFLOP/s (%.0f%% of PyTorch's %.0f), %.1f GFLOP per CPU-second%n", gemmSize, gr.gflops(),
+                    100 * gr.gflops() / PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS, gr.gflopsPerCpuSecond());
+            System.out.printf("median_ms=%.1f%n", ms);
+        }
+        return 0;
+    }
+
+    private static UNet loadFolder(Path dir, WeightPrecision precision) {
+        Path d = PipelineFolder.looksLikePipeline(dir) ? PipelineFolder.open(dir).component("unet") : dir;
+        return UNet.load(ModelFolder.open(d), precision);
+    }
+
+    /** Heap in use after a full collection. */
+    static long heapAfterGc() {
+        for (int i = 0; i < 2; i++) System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+
+    /** The process's peak resident set (VmHWM) in KiB, or -1 where /proc is not available. */
+    static long peakRssKib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
+    }
+
+    /** Sum of the heap pools' peak usage (what the JVM held at most, garbage included). */
+    static long peakHeapBytes() {
+        long s = 0;
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans())
+            if (p.getType() == MemoryType.HEAP) s += p.getPeakUsage().getUsed();
+        return s;
+    }
+}

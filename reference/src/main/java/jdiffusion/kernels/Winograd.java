@@ -1,0 +1,221 @@
+package jdiffusion.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin &amp; Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016). Each 2×2 output tile is
+ * Y = Aᵀ[Σ_ci (G g Gᵀ) ⊙ (Bᵀ d B)]A with d the 4×4 input patch, so the convolution becomes 16
+ * independent GEMMs (one per position ξν of the 4×4 transformed tile) of [Cout × Cin]·[Cin × tiles]:
+ * 16 multiply-adds per 4 outputs and input channel instead of 36, 2.25× fewer. The transforms use only
+ * additions and halvings; they run a vector of 16 tiles at a time.
+ *
+ * <pre>
+ *   Bᵀ = | 1  0 −1  0 |    G = | 1    0    0  |    Aᵀ = | 1  1  1  0 |
+ *        | 0  1  1  0 |        | ½    ½    ½  |         | 0  1 −1 −1 |
+ *        | 0 −1  1  0 |        | ½   −½    ½  |
+ *        | 0  1  0 −1 |        | 0    0    1  |
+ * </pre>
+ * Every output element is produced by a fixed sequence of operations (the GEMM's fixed k order and
+ * lane-wise transforms), independent of the thread count.
+ */
+final class Winograd {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    private Winograd() {
+    }
+
+    /**
+     * U[ξν] = (G g Gᵀ)[ξ][ν] over (co, ci) for the weight w [cout, cin, 3, 3] (float32 or 16-bit), each of
+     * the 16 [cout × cin] matrices packed for the GEMM ({@link MatA#prepack}) one after the other.
+     */
+    static float[] transformWeights(Parallel par, MatA w, int cout, int cin) {
+        float[] u = new float[16 * cout * cin];
+        par.forRange(cout, 4, (c0, c1) -> {
+            float[] g = new float[9], gg = new float[12];
+            for (int co = c0; co < c1; co++)
+                for (int ci = 0; ci < cin; ci++) {
+                    for (int e = 0; e < 9; e++) g[e] = w.get(co, ci * 9 + e);
+                    for (int col = 0; col < 3; col++) {          // Gg: 4×3
+                        float a = g[col], b = g[3 + col], c = g[6 + col];
+                        gg[col] = a;
+                        gg[3 + col] = 0.5f * (a + b + c);
+                        gg[6 + col] = 0.5f * (a - b + c);
+                        gg[9 + col] = c;
+                    }
+                    for (int xi = 0; xi < 4; xi++) {               // (Gg)Gᵀ: 4×4
+                        float a = gg[xi * 3], b = gg[xi * 3 + 1], c = gg[xi * 3 + 2];
+                        int base = ((xi * 4) * cout + co) * cin + ci, step = cout * cin;
+                        u[base] = a;
+                        u[base + step] = 0.5f * (a + b + c);
+                        u[base + 2 * step] = 0.5f * (a - b + c);
+                        u[base + 3 * step] = c;
+                    }
+                }
+        });
+        int size = MatA.packedSize(cout, cin);
+        float[] packed = new float[16 * size];
+        for (int xn = 0; xn < 16; xn++) MatA.of(u, xn * cout * cin, cin).prepack(par, cout, cin, packed, xn * size);
+        return packed;
+    }
+
+    /** Scratch of the calling thread: transformed input V and GEMM output M. */
+    private static final class Buffers {
+        float[] v = new float[0], m = new float[0];
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    /**
+     * out [n, cout, oh, ow] = conv(x [n, cin, h, w], weights given as packed U) + bias, zero padding pt (top)
+     * and pl (left); oh, ow as the caller computed them for a 3×3 stride-1 kernel.
+     */
+    static void conv(Parallel par, float[] x, int n, int cin, int h, int w, int pt, int pl, float[] u, float[] bias, int cout,
+                     int oh, int ow, float[] out) {
+        int th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = n * th * tw;
+        Buffers buf = BUFFERS.get();
+        if (buf.v.length < 16 * cin * tiles) buf.v = new float[16 * cin * tiles];
+        if (buf.m.length < 16 * cout * tiles) buf.m = new float[16 * cout * tiles];
+        float[] v = buf.v, m = buf.m;
+        par.forRange(n * cin, 1, (p0, p1) -> {
+            float[] ev = new float[(2 * th + 2) * (tw + 1 + L)], od = new float[(2 * th + 2) * (tw + 1 + L)];
+            for (int p = p0; p < p1; p++) inputTransform(x, p / cin, p % cin, cin, h, w, pt, pl, th, tw, tiles, v, ev, od);
+        });
+        // the 16 GEMMs M[ξν] = U[ξν]·V[ξν] in one parallel region: tasks are (ξν, column chunk) pairs
+        int panels = (tiles + Gemm.NR - 1) / Gemm.NR, perTask = Math.max(1, Math.min(panels, (1 << 19) / Math.max(1, cout * cin)));
+        int chunks = (panels + perTask - 1) / perTask, size = MatA.packedSize(cout, cin);
+        par.forRange(16 * chunks, 1, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                int xn = t / chunks, p0 = (t % chunks) * perTask, p1 = Math.min(panels, p0 + perTask);
+                Gemm.columns(cout, p0 * Gemm.NR, Math.min(tiles, p1 * Gemm.NR), cin, MatA.packed(u, xn * size, cin),
+                        PackB.rowMajor(v, xn * cin * tiles, tiles), COut.matrix(m, xn * cout * tiles, tiles), Gemm.Start.ZERO, null);
+            }
+        });
+        par.forRange(n * cout, 1, (p0, p1) -> {
+            float[] y0 = new float[2 * (tw + L)], y1 = new float[2 * (tw + L)];
+            for (int p = p0; p < p1; p++)
+                outputTransform(m, p / cout, p % cout, cout, th, tw, tiles, bias == null ? 0f : bias[p % cout], oh, ow, out, y0, y1);
+        });
+    }
+
+    /**
+     * V[ξν][ci][t] = (Bᵀ d B)[ξ][ν] for every tile t of image b, channel ci. Each input row is split once
+     * into even and odd padded columns, so the four patch columns of L consecutive tiles are four
+     * unit-stride vector loads: d[·][0] = even[tx], d[·][1] = odd[tx], d[·][2] = even[tx+1],
+     * d[·][3] = odd[tx+1].
+     */
+    private static void inputTransform(float[] x, int b, int ci, int cin, int h, int w, int pt, int pl, int th, int tw, int tiles,
+                                       float[] v, float[] ev, float[] od) {
+        int stride = tw + 1 + L, plane = cin * tiles, img = (b * cin + ci) * h * w;
+        // padded row R (input row R − pt) split into even (ev) and odd (od) padded columns
+        for (int rr = 0; rr < 2 * th + 2; rr++) {
+            int iy = rr - pt, e0 = rr * stride;
+            if (iy < 0 || iy >= h) {
+                java.util.Arrays.fill(ev, e0, e0 + stride, 0f);
+                java.util.Arrays.fill(od, e0, e0 + stride, 0f);
+                continue;
+            }
+            int src = img + iy * w;
+            for (int j = 0; j < stride; j++) {       // padded column 2j is input column 2j − pl
+                int ixe = 2 * j - pl, ixo = ixe + 1;
+                ev[e0 + j] = ixe >= 0 && ixe < w ? x[src + ixe] : 0f;
+                od[e0 + j] = ixo >= 0 && ixo < w ? x[src + ixo] : 0f;
+            }
+        }
+        for (int ty = 0; ty < th; ty++) {
+            int dst = ci * tiles + (b * th + ty) * tw;
+            for (int tx = 0; tx < tw; tx += L) {
+                VectorMask<Float> mask = S.indexInRange(tx, tw);
+                // column transform (· B) of patch row r: t_r = (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
+                int o = 2 * ty * stride + tx;
+                FloatVector a0 = FloatVector.fromArray(S, ev, o), a1 = FloatVector.fromArray(S, od, o);
+                FloatVector a2 = FloatVector.fromArray(S, ev, o + 1), a3 = FloatVector.fromArray(S, od, o + 1);
+                FloatVector t00 = a0.sub(a2), t01 = a1.add(a2), t02 = a2.sub(a1), t03 = a1.sub(a3);
+                o += stride;
+                a0 = FloatVector.fromArray(S, ev, o);
+                a1 = FloatVector.fromArray(S, od, o);
+                a2 = FloatVector.fromArray(S, ev, o + 1);
+                a3 = FloatVector.fromArray(S, od, o + 1);
+                FloatVector t10 = a0.sub(a2), t11 = a1.add(a2), t12 = a2.sub(a1), t13 = a1.sub(a3);
+                o += stride;
+                a0 = FloatVector.fromArray(S, ev, o);
+                a1 = FloatVector.fromArray(S, od, o);
+                a2 = FloatVector.fromArray(S, ev, o + 1);
+                a3 = FloatVector.fromArray(S, od, o + 1);
+                FloatVector t20 = a0.sub(a2), t21 = a1.add(a2), t22 = a2.sub(a1), t23 = a1.sub(a3);
+                o += stride;
+                a0 = FloatVector.fromArray(S, ev, o);
+                a1 = FloatVector.fromArray(S, od, o);
+                a2 = FloatVector.fromArray(S, ev, o + 1);
+                a3 = FloatVector.fromArray(S, od, o + 1);
+                FloatVector t30 = a0.sub(a2), t31 = a1.add(a2), t32 = a2.sub(a1), t33 = a1.sub(a3);
+                // row transform (Bᵀ ·): V[0][c] = t0c − t2c, V[1][c] = t1c + t2c, V[2][c] = t2c − t1c, V[3][c] = t1c − t3c
+                int d = dst + tx;
+                t00.sub(t20).intoArray(v, d, mask);
+                t01.sub(t21).intoArray(v, plane + d, mask);
+                t02.sub(t22).intoArray(v, 2 * plane + d, mask);
+                t03.sub(t23).intoArray(v, 3 * plane + d, mask);
+                t10.add(t20).intoArray(v, 4 * plane + d, mask);
+                t11.add(t21).intoArray(v, 5 * plane + d, mask);
+                t12.add(t22).intoArray(v, 6 * plane + d, mask);
+                t13.add(t23).intoArray(v, 7 * plane + d, mask);
+                t20.sub(t10).intoArray(v, 8 * plane + d, mask);
+                t21.sub(t11).intoArray(v, 9 * plane + d, mask);
+                t22.sub(t12).intoArray(v, 10 * plane + d, mask);
+                t23.sub(t13).intoArray(v, 11 * plane + d, mask);
+                t10.sub(t30).intoArray(v, 12 * plane + d, mask);
+                t11.sub(t31).intoArray(v, 13 * plane + d, mask);
+                t12.sub(t32).intoArray(v, 14 * plane + d, mask);
+                t13.sub(t33).intoArray(v, 15 * plane + d, mask);
+            }
+        }
+    }
+
+    /** out[b][co] = Aᵀ M A + bias for every tile of image b, channel co; tiles past the edge are cut. */
+    private static void outputTransform(float[] m, int b, int co, int cout, int th, int tw, int tiles, float bias, int oh, int ow,
+                                        float[] out, float[] y0, float[] y1) {
+        int plane = cout * tiles, dstImg = (b * cout + co) * oh * ow;
+        for (int ty = 0; ty < th; ty++) {
+            int src = co * tiles + (b * th + ty) * tw;
+            for (int tx = 0; tx < tw; tx += L) {
+                VectorMask<Float> mask = S.indexInRange(tx, tw);
+                int o = src + tx;
+                // Aᵀ M per column ν: s0ν = m0ν + m1ν + m2ν, s1ν = m1ν − m2ν − m3ν
+                FloatVector s00 = col0(m, o, plane, 0, mask), s01 = col0(m, o, plane, 1, mask);
+                FloatVector s02 = col0(m, o, plane, 2, mask), s03 = col0(m, o, plane, 3, mask);
+                FloatVector s10 = col1(m, o, plane, 0, mask), s11 = col1(m, o, plane, 1, mask);
+                FloatVector s12 = col1(m, o, plane, 2, mask), s13 = col1(m, o, plane, 3, mask);
+                // (·) A plus bias: y_r0 = s_r0 + s_r1 + s_r2, y_r1 = s_r1 − s_r2 − s_r3
+                s00.add(s01).add(s02).add(bias).intoArray(y0, 2 * tx);
+                s01.sub(s02).sub(s03).add(bias).intoArray(y0, 2 * tx + L);
+                s10.add(s11).add(s12).add(bias).intoArray(y1, 2 * tx);
+                s11.sub(s12).sub(s13).add(bias).intoArray(y1, 2 * tx + L);
+                // interleave the two output columns of each tile into the output rows
+                int n = Math.min(L, tw - tx);
+                for (int row = 0; row < 2; row++) {
+                    int oy = 2 * ty + row;
+                    if (oy >= oh) break;
+                    float[] y = row == 0 ? y0 : y1;
+                    int dst = dstImg + oy * ow + 2 * tx;
+                    for (int j = 0; j < n; j++) {
+                        out[dst + 2 * j] = y[2 * tx + j];
+                        if (2 * (tx + j) + 1 < ow) out[dst + 2 * j + 1] = y[2 * tx + L + j];
+                    }
+                }
+            }
+        }
+    }
+
+    private static FloatVector col0(float[] m, int o, int plane, int nu, VectorMask<Float> mask) {
+        return FloatVector.fromArray(S, m, nu * plane + o, mask).add(FloatVector.fromArray(S, m, (4 + nu) * plane + o, mask))
+                .add(FloatVector.fromArray(S, m, (8 + nu) * plane + o, mask));
+    }
+
+    private static FloatVector col1(float[] m, int o, int plane, int nu, VectorMask<Float> mask) {
+        return FloatVector.fromArray(S, m, (4 + nu) * plane + o, mask).sub(FloatVector.fromArray(S, m, (8 + nu) * plane + o, mask))
+                .sub(FloatVector.fromArray(S, m, (12 + nu) * plane + o, mask));
+    }
+}

@@ -1,0 +1,60 @@
+package jdiffusion.kernels;
+
+import jdiffusion.Golden;
+import jdiffusion.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Winograd F(2×2, 3×3) against the scalar direct convolution: odd and even sizes (partial tiles at the
+ * right and bottom edges), symmetric and one-sided padding, channel counts off the micro-tile, and
+ * bit-identical results for 1, 2 and 3 threads.
+ */
+class WinogradTest {
+
+    static Tensor random(long seed, int... shape) {
+        Tensor t = Tensor.zeros(shape);
+        Random r = new Random(seed);
+        for (int i = 0; i < t.numel(); i++) t.data()[i] = (float) r.nextGaussian();
+        return t;
+    }
+
+    @ParameterizedTest(name = "n={0} cin={1} cout={2} {3}x{4} pad t{5} l{6} b{7} r{8}")
+    @CsvSource({"1,3,5,8,8,1,1,1,1", "2,17,13,7,9,1,1,1,1", "1,40,33,1,1,1,1,1,1", "1,5,7,2,3,1,1,1,1", "2,8,8,11,6,0,0,1,1",
+            "1,9,4,5,5,0,0,0,0", "1,64,70,37,35,1,1,1,1", "3,2,2,16,33,1,0,1,0"})
+    void matchesDirectConvolution(int n, int cin, int cout, int h, int w, int pt, int pl, int pb, int pr) {
+        Tensor x = random(1, n, cin, h, w), wt = random(2, cout, cin, 3, 3), b = random(3, cout);
+        Tensor want = new ScalarBackend().conv2d(x, wt, b, 1, pt, pl, pb, pr);
+        int oh = h + pt + pb - 2, ow = w + pl + pr - 2;
+        float[][] got = new float[3][];
+        for (int t = 1; t <= 3; t++)
+            try (Parallel par = new Parallel(t)) {
+                float[] u = Winograd.transformWeights(par, MatA.of(wt.data(), 0, cin * 9), cout, cin);
+                got[t - 1] = new float[n * cout * oh * ow];
+                Winograd.conv(par, x.data(), n, cin, h, w, pt, pl, u, b.data(), cout, oh, ow, got[t - 1]);
+            }
+        double e = Golden.relL2(got[0], want.data());
+        assertTrue(e <= 1e-5, "relative L2 " + e);
+        assertArrayEquals(got[0], got[1], "1 vs 2 threads");
+        assertArrayEquals(got[0], got[2], "1 vs 3 threads");
+    }
+
+    @Test
+    void theBackendUsesItForLargeInputs() {
+        // 2 × 32 × 32 = 512 tiles ≥ the threshold: the cpu backend goes through Winograd (twice: cached weights)
+        Tensor x = random(4, 2, 24, 64, 64), wt = random(5, 20, 24, 3, 3), b = random(6, 20);
+        Tensor want = new ScalarBackend().conv2d(x, wt, b, 1, 1, 1, 1, 1);
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            for (int i = 0; i < 2; i++) {
+                double e = Golden.relL2(cpu.conv2d(x, wt, b, 1, 1, 1, 1, 1), want);
+                assertTrue(e <= 1e-5, "relative L2 " + e);
+            }
+        }
+    }
+}
