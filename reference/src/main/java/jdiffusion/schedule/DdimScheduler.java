@@ -20,27 +20,15 @@ import static jdiffusion.schedule.Elementwise.sqrt;
  * t − N // n whatever the spacing, ε̂ is not recomputed from the clipped x̂0
  * ({@code use_clipped_model_output = false}), and all arithmetic is float32.
  */
-public final class DdimScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
-    private final Prediction prediction;
+public final class DdimScheduler extends AlphaBarScheduler {
     private final double eta;
     private final float finalAlphaCumprod;
-    private int[] timesteps;
-    private int numInferenceSteps;
 
     public DdimScheduler(SchedulerConfig config, double eta) {
+        super(config);
         if (!(eta >= 0)) throw new IllegalArgumentException("eta must be >= 0, found " + eta);
-        this.config = Objects.requireNonNull(config);
-        this.schedule = NoiseSchedule.of(config);
-        this.prediction = Prediction.of(config.predictionType());
         this.eta = eta;
         this.finalAlphaCumprod = config.setAlphaToOne() ? 1f : schedule.alphaBar(0);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
     }
 
     public double eta() {
@@ -48,39 +36,8 @@ public final class DdimScheduler implements Scheduler {
     }
 
     @Override
-    public void setTimesteps(int n) {
-        timesteps = TimestepSpacing.discrete(config.timestepSpacing(), config.numTrainTimesteps(), n, config.stepsOffset());
-        numInferenceSteps = n;
-    }
-
-    @Override
-    public int numSteps() {
-        return ts().length;
-    }
-
-    @Override
-    public float timestep(int i) {
-        return ts()[i];
-    }
-
-    @Override
-    public float[] timesteps() {
-        return Elementwise.floats(ts());
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int i) {
-        return sample;
-    }
-
-    @Override
     public Tensor step(Tensor modelOutput, int i, Tensor sample, NoiseSource noise) {
-        int t = ts()[i], prev = t - config.numTrainTimesteps() / numInferenceSteps;
+        int t = ts()[i], prev = previousTimestep(t);
         float aT = schedule.alphaBar(t), aPrev = prev >= 0 ? schedule.alphaBar(prev) : finalAlphaCumprod;
         float bT = 1f - aT, bPrev = 1f - aPrev;
         float sqrtA = sqrt(aT), sqrtB = sqrt(bT);
@@ -98,31 +55,5 @@ public final class DdimScheduler implements Scheduler {
             prevSample = Elementwise.zip(prevSample, z, (x, e) -> x + std * e);
         }
         return prevSample;
-    }
-
-    @Override
-    public Tensor predictOriginal(Tensor modelOutput, int i, Tensor sample) {
-        float a = schedule.alphaBar(ts()[i]);
-        return clip(prediction.x0(modelOutput, sample, sqrt(a), sqrt(1f - a)));
-    }
-
-    @Override
-    public Tensor addNoise(Tensor x0, Tensor noise, int i) {
-        float a = schedule.alphaBar(ts()[i]);
-        return Prediction.addNoise(x0, noise, sqrt(a), sqrt(1f - a));
-    }
-
-    @Override
-    public void resetHistory() {
-        // single-step: no history
-    }
-
-    private Tensor clip(Tensor x0) {
-        return config.clipSample() ? Elementwise.clamp(x0, config.clipSampleRange()) : x0;
-    }
-
-    private int[] ts() {
-        if (timesteps == null) throw new IllegalStateException("setTimesteps must be called before stepping");
-        return timesteps;
     }
 }

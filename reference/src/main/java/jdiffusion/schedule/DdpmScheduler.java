@@ -22,60 +22,17 @@ import static jdiffusion.schedule.Elementwise.sqrt;
  * {@link NoiseSource}) at every step whose timestep t is above 0 — so also at the last step when
  * {@code steps_offset} makes its timestep 1 — and all arithmetic is float32.
  */
-public final class DdpmScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
-    private final Prediction prediction;
+public final class DdpmScheduler extends AlphaBarScheduler {
     private final boolean fixedLarge;
-    private int[] timesteps;
-    private int numInferenceSteps;
 
     public DdpmScheduler(SchedulerConfig config) {
-        this.config = Objects.requireNonNull(config);
-        this.schedule = NoiseSchedule.of(config);
-        this.prediction = Prediction.of(config.predictionType());
+        super(config);
         String v = config.varianceType() == null ? "fixed_small" : config.varianceType();
         this.fixedLarge = switch (v) {
             case "fixed_small" -> false;
             case "fixed_large" -> true;
             default -> throw new IllegalArgumentException("variance_type '" + v + "' is not supported (fixed_small, fixed_large)");
         };
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public void setTimesteps(int n) {
-        timesteps = TimestepSpacing.discrete(config.timestepSpacing(), config.numTrainTimesteps(), n, config.stepsOffset());
-        numInferenceSteps = n;
-    }
-
-    @Override
-    public int numSteps() {
-        return ts().length;
-    }
-
-    @Override
-    public float timestep(int i) {
-        return ts()[i];
-    }
-
-    @Override
-    public float[] timesteps() {
-        return Elementwise.floats(ts());
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int i) {
-        return sample;
     }
 
     @Override
@@ -104,35 +61,5 @@ public final class DdpmScheduler implements Scheduler {
         float betaT = 1f - aT / aPrev;
         float posterior = Math.max((1f - aPrev) / (1f - aT) * betaT, 1e-20f); // eq. 7, β̃_t
         return fixedLarge ? betaT : posterior;
-    }
-
-    private int previousTimestep(int t) {
-        return t - config.numTrainTimesteps() / numInferenceSteps;
-    }
-
-    @Override
-    public Tensor predictOriginal(Tensor modelOutput, int i, Tensor sample) {
-        float a = schedule.alphaBar(ts()[i]);
-        return clip(prediction.x0(modelOutput, sample, sqrt(a), sqrt(1f - a)));
-    }
-
-    @Override
-    public Tensor addNoise(Tensor x0, Tensor noise, int i) {
-        float a = schedule.alphaBar(ts()[i]);
-        return Prediction.addNoise(x0, noise, sqrt(a), sqrt(1f - a));
-    }
-
-    @Override
-    public void resetHistory() {
-        // single-step: no history
-    }
-
-    private Tensor clip(Tensor x0) {
-        return config.clipSample() ? Elementwise.clamp(x0, config.clipSampleRange()) : x0;
-    }
-
-    private int[] ts() {
-        if (timesteps == null) throw new IllegalStateException("setTimesteps must be called before stepping");
-        return timesteps;
     }
 }

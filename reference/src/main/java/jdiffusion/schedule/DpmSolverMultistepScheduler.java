@@ -28,14 +28,10 @@ import static jdiffusion.schedule.Elementwise.sqrt;
  * is first order; so is the last step (diffusers: always with a zero final σ, and with
  * {@code lower_order_final} when there are fewer than 15 steps). All arithmetic is float32.
  */
-public final class DpmSolverMultistepScheduler implements Scheduler {
+public final class DpmSolverMultistepScheduler extends AlphaBarScheduler {
     /** final_sigmas_type "zero": σ after the last step is 0 ("sigma_min" is rejected by the config). */
     private static final boolean FINAL_SIGMA_IS_ZERO = true;
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
-    private final Prediction prediction;
     private final boolean heun;
-    private int[] timesteps;
     private float[] sigmas;
     /** x̂0 of the previous step (order 2), or null. */
     private Tensor previousX0;
@@ -45,11 +41,9 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     private int expectedStep;
 
     public DpmSolverMultistepScheduler(SchedulerConfig config) {
-        this.config = Objects.requireNonNull(config);
+        super(config);
         if (config.solverOrder() != 1 && config.solverOrder() != 2)
             throw new IllegalArgumentException("solver_order " + config.solverOrder() + " is not implemented (1 or 2)");
-        this.schedule = NoiseSchedule.of(config);
-        this.prediction = Prediction.of(config.predictionType());
         String type = config.solverType() == null ? "midpoint" : config.solverType();
         this.heun = switch (type) {
             case "midpoint" -> false;
@@ -59,17 +53,12 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     }
 
     @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
     public void setTimesteps(int n) {
         int[] ts = TimestepSpacing.dpmSolver(config.timestepSpacing(), config.numTrainTimesteps(), n, config.stepsOffset());
         float[] trainSigmas = schedule.sigmas();
         float[] s = new float[ts.length + 1]; // np.interp at integer timesteps is exact; final σ = 0
         for (int k = 0; k < ts.length; k++) s[k] = trainSigmas[ts[k]];
-        timesteps = ts;
+        useTimesteps(ts, n);
         sigmas = s;
         resetHistory();
     }
@@ -77,31 +66,6 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     /** σ_0 … σ_n of this run, in diffusers' variance-exploding form (the last is 0). */
     public float[] sigmas() {
         return sg().clone();
-    }
-
-    @Override
-    public int numSteps() {
-        return ts().length;
-    }
-
-    @Override
-    public float timestep(int i) {
-        return ts()[i];
-    }
-
-    @Override
-    public float[] timesteps() {
-        return Elementwise.floats(ts());
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int i) {
-        return sample;
     }
 
     @Override
@@ -174,11 +138,6 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         float lambda() {
             return (float) Math.log(alpha) - (float) Math.log(sigma);
         }
-    }
-
-    private int[] ts() {
-        if (timesteps == null) throw new IllegalStateException("setTimesteps must be called before stepping");
-        return timesteps;
     }
 
     private float[] sg() {
