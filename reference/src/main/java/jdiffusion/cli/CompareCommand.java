@@ -71,7 +71,7 @@ public final class CompareCommand implements Callable<Integer> {
         Checks.atLeast("--steps", steps, 1);
         Checks.atLeast("--num-images", numImages, 1);
         if (batch != null) Checks.atLeast("--batch", batch, 1);
-        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model));
+        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model), backendOptions.weightPrecision());
         Backend backend = backendOptions.create();
         Conditioning all = conditioningOptions.resolve(p, Math.max(1, numImages));
         Scheduler proto = schedulerOptions.create(p.schedulerConfig());

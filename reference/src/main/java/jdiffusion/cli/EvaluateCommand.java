@@ -87,7 +87,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         Checks.atLeast("--steps", steps, 1);
         Checks.atLeast("--batch", batch, 1);
         if (numImages > 5000) throw new IllegalArgumentException("--num-images is at most 5000 (the real-vs-real baseline uses two disjoint halves of the 10 000 test images)");
-        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model));
+        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model), backendOptions.weightPrecision());
         Path clfDir = classifier != null ? classifier : SweepCommand.defaultClassifier(p);
         if (!Files.isRegularFile(clfDir.resolve("config.json")))
             throw new IllegalArgumentException("evaluate needs the Fashion-MNIST classifier: none at " + clfDir + " (pass --classifier DIR)");

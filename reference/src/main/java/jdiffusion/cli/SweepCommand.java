@@ -101,7 +101,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Checks.atLeast("--reference-steps", referenceSteps, 1);
-        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model));
+        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model), backendOptions.weightPrecision());
         boolean conditional = p.unet().conditional();
         String gridName = grid != null ? grid : quick ? "quick" : "default";
         int perGroup = seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 4) : quick ? 8 : 64;
@@ -163,6 +163,7 @@ public final class SweepCommand implements Callable<Integer> {
         if (set.all() != null) n.put("guidance", set.all().guidance());
         n.put("reference_steps", referenceSteps);
         n.put("backend", backend.name());
+        n.put("weights_dtype", backendOptions.weightPrecision().toString());
         return n;
     }
 
