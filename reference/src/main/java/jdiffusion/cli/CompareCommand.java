@@ -51,6 +51,9 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "compare.png", description = "Side-by-side PNG (default compare.png).")
     Path out;
 
+    @Option(names = "--warmup-seconds", defaultValue = "5", description = "Untimed warm-up before the timed runs, so JIT compilation is not timed (default 5).")
+    double warmupSeconds;
+
     @Option(names = "--trace", description = "Write the accelerated run's trace (first batch) as JSON.")
     Path trace;
 
@@ -79,7 +82,7 @@ public final class CompareCommand implements Callable<Integer> {
         NoiseSource policyRng = new NoiseSource(seed).fork("policy");
         StepPolicy probe = accelOptions.policy(p, policyRng, steps);
         if (probe == StepPolicy.NONE) throw new IllegalArgumentException("compare needs an acceleration to compare with: give --accel METHOD");
-        warmUp(p, backend, all, proto);
+        warmUp(p, backend, all, proto, settings.batch());
         System.err.println("full-step run:");
         Generation full = Generation.run(p, () -> Schedulers.create(proto.config(), schedulerOptions.eta), backend, all, settings,
                 b -> StepPolicy.NONE, Progress.console());
@@ -103,11 +106,17 @@ public final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One untimed forward pass so that JIT compilation does not count against the first run. */
-    private void warmUp(Pipeline p, Backend backend, Conditioning all, Scheduler proto) {
-        Generation.run(p, () -> Schedulers.create(proto.config(), 0), backend,
-                all == null ? null : new Conditioning(all.cond().slice0(0, 1), all.uncond() == null ? null : all.uncond().slice0(0, 1), all.guidance()),
-                new Generation.Settings(1, 1, 1, seed), b -> StepPolicy.NONE, Progress.NONE);
+    /**
+     * Untimed one-step runs at the timed runs' batch size until --warmup-seconds have passed (at least
+     * two), so that JIT compilation (seconds for the vector kernels) does not count against the
+     * full-step run, which goes first.
+     */
+    private void warmUp(Pipeline p, Backend backend, Conditioning all, Scheduler proto, int batchSize) {
+        long end = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        var settings = new Generation.Settings(batchSize, batchSize, 1, seed);
+        Conditioning c = all == null ? null : all.slice(0, batchSize);
+        for (int i = 0; i < 2 || System.nanoTime() < end; i++)
+            Generation.run(p, () -> Schedulers.create(proto.config(), 0), backend, c, settings, b -> StepPolicy.NONE, Progress.NONE);
     }
 
     private static String row(String name, Generation g, Generation ref, double psnr, double ssim, Double lp) {

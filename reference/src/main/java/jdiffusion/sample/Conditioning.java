@@ -32,6 +32,11 @@ public record Conditioning(Tensor cond, Tensor uncond, double guidance) {
         return Tensor.cat0(parts);
     }
 
+    /** The conditioning of images first … first + k − 1. */
+    public Conditioning slice(int first, int k) {
+        return new Conditioning(cond.slice0(first, k), uncond == null ? null : uncond.slice0(first, k), guidance);
+    }
+
     public boolean guided() {
         return guidance > 1 && uncond != null;
     }

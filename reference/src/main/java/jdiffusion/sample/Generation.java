@@ -39,8 +39,7 @@ public record Generation(Tensor images, List<Trace> traces) {
             Scheduler scheduler = schedulers.get();
             scheduler.setTimesteps(s.steps());   // init_noise_sigma depends on the run's sigmas (Euler)
             Tensor xT = initialLatent(rng, p, first, k, scheduler.initNoiseSigma());
-            Conditioning cond = all == null ? null : new Conditioning(all.cond().slice0(first, k),
-                    all.uncond() == null ? null : all.uncond().slice0(first, k), all.guidance());
+            Conditioning cond = all == null ? null : all.slice(first, k);
             Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
             Sampler.Result r = sampler.run(xT, s.steps(), cond, policyForBatch.apply(b), rng.fork("scheduler-noise-" + b), progress);
             traces.add(r.trace());

@@ -107,6 +107,6 @@ public record ImageSet(List<String> groups, int perGroup, Conditioning all, int[
     /** The conditioning of images [first, first + k). */
     public Conditioning slice(int first, int k) {
         if (all == null) return null;
-        return new Conditioning(all.cond().slice0(first, k), all.uncond() == null ? null : all.uncond().slice0(first, k), all.guidance());
+        return all.slice(first, k);
     }
 }

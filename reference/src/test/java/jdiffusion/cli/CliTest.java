@@ -71,6 +71,34 @@ class CliTest {
         assertNotEquals(new String(pngs.get(0)), new String(Files.readAllBytes(other)), "another seed gives other images");
     }
 
+    /** compare as a user runs it: a table with the full-step and accelerated rows, fewer MACs for DeepCache, the PNG. */
+    @Test
+    void compareShowsTheAcceleratedRunsSavingsAndWritesThePng() throws IOException {
+        Path png = tmp.resolve("compare.png");
+        java.io.PrintStream old = System.out;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        Run r;
+        System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            r = run("compare", "--model", Golden.path("unet2d-tiny").toString(), "--steps", "8", "--num-images", "2",
+                    "--accel", "deepcache", "--interval", "2", "--warmup-seconds", "0", "--out", png.toString());
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = buf.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+        int header = lines.indexOf(lines.stream().filter(l -> l.startsWith("run ")).findFirst().orElseThrow());
+        String[] full = lines.get(header + 1).trim().split("\\s+"), acc = lines.get(header + 2).trim().split("\\s+");
+        assertEquals("full-step", full[0]);
+        // columns from the end: … UNet calls, GMACs, wall ms, MAC x, time x, PSNR, SSIM
+        assertEquals(8, Integer.parseInt(full[full.length - 7]));
+        assertEquals(4, Integer.parseInt(acc[acc.length - 7]), "N = 2: every other step runs the full UNet");
+        assertTrue(Double.parseDouble(acc[acc.length - 4]) > 1.0, "DeepCache costs fewer MACs: " + lines.get(header + 2));
+        // random golden weights: the images differ (PSNR ≈ 8.5 dB); the bundled model reaches > 30 dB (docs/results.md)
+        assertTrue(Double.parseDouble(acc[acc.length - 2]) > 0, "PSNR vs full-step: " + lines.get(header + 2));
+        assertTrue(Files.size(png) > 1000, "side-by-side PNG written");
+    }
+
     @Test
     void sampleTrajectoryIsBitIdenticalForOneAndTwoThreads() {
         float[][] outs = new float[2][];
