@@ -42,6 +42,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * weights make deep features change much faster than a trained model's, so these bounds are loose for
  * real models (see the bundled-model numbers in docs/results.md).
  *
+ * <h2>PostDiff mixed resolution: no per-sample bound</h2>
+ * Mixed resolution is not a fidelity-preserving approximation, and no bound of this kind holds for it.
+ * On random weights the low-resolution phase gives unrelated images (error ≈ 0.9 for any s); on the
+ * trained bundled fashion-ddpm-32 (CalibrationExperiment mixed 4: 4 seeds × 3 schedulers × 20/30 steps ×
+ * s ∈ {0.1 … 0.6} × β ∈ {0.5, 0.75}) the mean error grows with s, 0.24 (s 0.1) → 0.49 (s 0.6) at β 0.5,
+ * but single samples reach 0.75–0.87 already at s 0.2–0.3 — as far apart as two samples from different
+ * seeds (0.5–0.9): one low-resolution step of a model trained at 32×32, run at 16×16, can move the sample
+ * to another mode. PostDiff judges it by quality against real data (FD), which the sweep measures
+ * (docs/results.md); AccelerationProperties checks its invariants (s = 0 is bit-identical, the phases).
+ *
  * <p>The jqwik seed is fixed so CI is reproducible; the calibration harness explores further by hand.
  */
 @PropertyDefaults(tries = 15)
