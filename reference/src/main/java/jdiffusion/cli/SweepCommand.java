@@ -145,7 +145,7 @@ public final class SweepCommand implements Callable<Integer> {
         if (rows.isEmpty()) throw new IllegalStateException("no finished rows in " + dir + " for this grid: nothing to report");
         if (rows.size() < ids.size()) System.err.println("note: the report covers " + rows.size() + " of " + ids.size() + " configurations (the others have not run)");
         Double floor = ev.hasFd() ? ev.realFloor(fmnist, set.images()) : null;
-        Report.Info info = new Report.Info(p.name(), p.dir().toAbsolutePath().normalize().toString(), set.groups(), perGroup, seed,
+        Report.Info info = new Report.Info(p.name(), displayPath(p.dir()), set.groups(), perGroup, seed,
                 set.all() == null ? null : set.all().guidance(), bs, referenceSteps, backend.name(), ev.notes(), ev.realSource(), floor,
                 store.commands(), session);
         List<Path> files = Report.write(dir, rows, info);
@@ -165,6 +165,12 @@ public final class SweepCommand implements Callable<Integer> {
         n.put("backend", backend.name());
         n.put("weights_dtype", backendOptions.weightPrecision().toString());
         return n;
+    }
+
+    /** The model folder as the user would type it here: relative to the working directory when inside it, so committed reports carry no machine paths. */
+    static String displayPath(Path dir) {
+        Path abs = dir.toAbsolutePath().normalize(), cwd = Path.of("").toAbsolutePath();
+        return abs.startsWith(cwd) ? cwd.relativize(abs).toString() : abs.toString();
     }
 
     static int[] imageShape(Pipeline p) {
