@@ -7,11 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,23 +24,15 @@ class CliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @ParameterizedTest(name = "forward {0}")
     @ValueSource(strings = {"unet2d-tiny", "unet2d-ddpm-cifar-layout", "unet2dcond-sd15-layout", "unet2dcond-sd2-layout", "vae-sd-layout"})
     void forwardMatchesDiffusers(String model) {
         Path out = tmp.resolve("out.safetensors");
-        Run r = run("forward", "--model", Golden.path(model).toString(), "--input", Golden.path(model, "io.safetensors").toString(),
+        CliRun r = run("forward", "--model", Golden.path(model).toString(), "--input", Golden.path(model, "io.safetensors").toString(),
                 "--output", out.toString());
         assertEquals(0, r.code(), r.err());
         try (SafeTensorsFile got = SafeTensorsFile.open(out); SafeTensorsFile want = SafeTensorsFile.open(Golden.path(model, "io.safetensors"))) {
@@ -58,7 +47,7 @@ class CliTest {
         List<byte[]> pngs = new ArrayList<>();
         for (String threads : new String[]{"1", "2", "2"}) {
             Path png = tmp.resolve("g" + pngs.size() + ".png");
-            Run r = run("generate", "--model", Golden.path("unet2d-tiny").toString(), "--scheduler", "ddpm", "--steps", "6",
+            CliRun r = run("generate", "--model", Golden.path("unet2d-tiny").toString(), "--scheduler", "ddpm", "--steps", "6",
                     "--num-images", "3", "--batch", "2", "--seed", "7", "--threads", threads, "--out", png.toString());
             assertEquals(0, r.code(), r.err());
             pngs.add(Files.readAllBytes(png));
@@ -77,7 +66,7 @@ class CliTest {
         Path png = tmp.resolve("compare.png");
         java.io.PrintStream old = System.out;
         java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-        Run r;
+        CliRun r;
         System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
         try {
             r = run("compare", "--model", Golden.path("unet2d-tiny").toString(), "--steps", "8", "--num-images", "2",
@@ -104,7 +93,7 @@ class CliTest {
         float[][] outs = new float[2][];
         for (int k = 0; k < 2; k++) {
             Path out = tmp.resolve("s" + k + ".safetensors");
-            Run r = run("sample", "--model", Golden.path("unet2dcond-sd15-layout").toString(), "--scheduler", "dpmpp2m", "--steps", "5",
+            CliRun r = run("sample", "--model", Golden.path("unet2dcond-sd15-layout").toString(), "--scheduler", "dpmpp2m", "--steps", "5",
                     "--noise", Golden.path("pipeline", "unet2dcond-sd15-layout-dpmpp2m-20.safetensors").toString(),
                     "--cond", Golden.path("pipeline", "unet2dcond-sd15-layout-dpmpp2m-20.safetensors").toString(), "--guidance", "7.5",
                     "--threads", String.valueOf(k + 1), "--output", out.toString());
@@ -139,7 +128,7 @@ class CliTest {
                     .put("uncond", g.entry("uncond").intShape(), g.floats("uncond")).write(cond);
         }
         Path png = tmp.resolve("sd.png");
-        Run r = run("generate", "--model", pipe.toString(), "--scheduler", "euler", "--steps", "4", "--num-images", "2",
+        CliRun r = run("generate", "--model", pipe.toString(), "--scheduler", "euler", "--steps", "4", "--num-images", "2",
                 "--cond", cond.toString(), "--out", png.toString());
         assertEquals(0, r.code(), r.err());
         java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
@@ -148,7 +137,7 @@ class CliTest {
         assertEquals(32 * 4 + 4, img.getHeight());
     }
 
-    private void assertError(Run r, String... fragments) {
+    private void assertError(CliRun r, String... fragments) {
         assertNotEquals(0, r.code(), "should fail: " + r.out());
         String all = r.err() + r.out();
         for (String f : fragments) assertTrue(all.contains(f), "message should mention '" + f + "':\n" + all);

@@ -1,17 +1,15 @@
 package jdiffusion.sweep;
 
+import jdiffusion.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import jdiffusion.Golden;
 import jdiffusion.cli.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,16 +32,8 @@ class SweepTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     static List<String> lines(Path f) throws IOException {
@@ -56,7 +46,7 @@ class SweepTest {
         String tiny = Golden.path("unet2d-tiny").toString();
         String[] base = {"sweep", "--model", tiny, "--schedulers", "ddim", "--reference-steps", "4", "--seeds", "2", "--out", out.toString(),
                 "--classifier", tmp.resolve("no-classifier").toString(), "--threads", "2"};
-        Run r = run(concat(base, "--configs", "full@2,dc-n2-b0-u@4,ad-d0.05-c2@4"));
+        CliRun r = run(concat(base, "--configs", "full@2,dc-n2-b0-u@4,ad-d0.05-c2@4"));
         assertEquals(0, r.code(), r.err());
 
         List<String> csv = lines(out.resolve("results.csv"));
@@ -95,7 +85,7 @@ class SweepTest {
         // resume: the finished rows are not recomputed, only the new configuration runs
         List<String> before = lines(out.resolve("rows.jsonl"));
         assertEquals(4, before.size());
-        Run again = run(concat(base, "--configs", "full@2,dc-n2-b0-u@4,ad-d0.05-c2@4,full@3"));
+        CliRun again = run(concat(base, "--configs", "full@2,dc-n2-b0-u@4,ad-d0.05-c2@4,full@3"));
         assertEquals(0, again.code(), again.err());
         List<String> after = lines(out.resolve("rows.jsonl"));
         assertEquals(5, after.size(), "one new row");
@@ -106,7 +96,7 @@ class SweepTest {
         // a folder made with other image-defining settings is refused, not mixed
         String[] moreSeeds = base.clone();
         moreSeeds[java.util.Arrays.asList(base).indexOf("--seeds") + 1] = "3";
-        Run other = run(concat(moreSeeds, "--configs", "full@2"));
+        CliRun other = run(concat(moreSeeds, "--configs", "full@2"));
         assertNotEquals(0, other.code());
         assertTrue(other.err().contains("holds a sweep made with seeds_per_group"), other.err());
     }
@@ -116,7 +106,7 @@ class SweepTest {
         Path model = TinyFashionModels.classConditional(tmp.resolve("models").resolve("fashion-cond-tiny"));
         TinyFashionModels.classifier(tmp.resolve("models").resolve("fmnist-classifier"));   // found beside the model
         Path out = tmp.resolve("cond");
-        Run r = run("sweep", "--model", model.toString(), "--classes", "0,1,2", "--seeds", "2", "--schedulers", "ddim", "--reference-steps", "6",
+        CliRun r = run("sweep", "--model", model.toString(), "--classes", "0,1,2", "--seeds", "2", "--schedulers", "ddim", "--reference-steps", "6",
                 "--configs", "ad-d0.1-c2@6,xa@6,full@3", "--out", out.toString(), "--threads", "2");
         assertEquals(0, r.code(), r.err());
         List<SweepRow> rows = ResultStore.readRows(out);
@@ -148,7 +138,7 @@ class SweepTest {
         Path uncond = TinyFashionModels.unconditional(models.resolve("fashion-ddpm-tiny"));
         TinyFashionModels.classifier(models.resolve("fmnist-classifier"));
         Path json = tmp.resolve("eval.json");
-        Run r = run("evaluate", "--model", cond.toString(), "--num-images", "4", "--steps", "2", "--guidance", "1,3", "--batch", "4",
+        CliRun r = run("evaluate", "--model", cond.toString(), "--num-images", "4", "--steps", "2", "--guidance", "1,3", "--batch", "4",
                 "--out", json.toString(), "--threads", "2");
         assertEquals(0, r.code(), r.err());
         JsonNode root = ResultStore.JSON.readTree(json.toFile());
@@ -162,9 +152,9 @@ class SweepTest {
             assertTrue(root.has("real_vs_real_fd"), "with the Fashion-MNIST data: the real-vs-real baseline");
             assertTrue(root.path("results").get(0).has("fd_vs_test_n"));
         }
-        Run u = run("evaluate", "--model", uncond.toString(), "--num-images", "3", "--steps", "2", "--threads", "2");
+        CliRun u = run("evaluate", "--model", uncond.toString(), "--num-images", "3", "--steps", "2", "--threads", "2");
         assertEquals(0, u.code(), u.err());
-        Run bad = run("evaluate", "--model", uncond.toString(), "--num-images", "3", "--guidance", "3");
+        CliRun bad = run("evaluate", "--model", uncond.toString(), "--num-images", "3", "--guidance", "3");
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("unconditional"), bad.err());
     }
@@ -173,7 +163,7 @@ class SweepTest {
     @Test
     void degenerateSettingsAreIdenticalToTheReference() {
         Path out = tmp.resolve("degenerate");
-        Run r = run("sweep", "--model", Golden.path("unet2d-tiny").toString(), "--schedulers", "dpmpp2m", "--reference-steps", "4",
+        CliRun r = run("sweep", "--model", Golden.path("unet2d-tiny").toString(), "--schedulers", "dpmpp2m", "--reference-steps", "4",
                 "--configs", "ad-d0.01-c0@4,mr-b0.5-s0@4,dc-n1-b0-u@4", "--seeds", "3", "--batch", "3", "--out", out.toString(),
                 "--classifier", tmp.resolve("none").toString(), "--threads", "2");
         assertEquals(0, r.code(), r.err());
@@ -209,17 +199,17 @@ class SweepTest {
     void planPicksTheBestMeasuredConfigurationWithinTheBudget() throws IOException {
         Path f = tmp.resolve("results.json");
         ResultStore.JSON.writeValue(f.toFile(), java.util.Map.of("rows", handMade()));
-        Run a = run("plan", "--results", f.toString(), "--budget-macs", "60M");
+        CliRun a = run("plan", "--results", f.toString(), "--budget-macs", "60M");
         assertEquals(0, a.code(), a.err());
         assertTrue(a.out().contains("best: ddim/ad-d0.01-c4@50"), a.out());
-        Run b = run("plan", "--results", f.toString(), "--speedup", "2");
+        CliRun b = run("plan", "--results", f.toString(), "--speedup", "2");
         assertTrue(b.out().contains("best: ddim/dc-n3-b0-u@50"), b.out());
         assertTrue(b.out().contains("reproduce: ./jdiffusion generate --model DIR --scheduler ddim --steps 50 --accel deepcache --interval 3 --branch 0"), b.out());
-        Run c = run("plan", "--results", f.toString(), "--budget-macs", "5e7", "--metric", "fd");
+        CliRun c = run("plan", "--results", f.toString(), "--budget-macs", "5e7", "--metric", "fd");
         assertTrue(c.out().contains("best: ddim/mr-b0.5-s0.5+dc-n2-b0-u@50"), c.out());
-        Run d = run("plan", "--results", f.toString(), "--time-speedup", "1.9");
+        CliRun d = run("plan", "--results", f.toString(), "--time-speedup", "1.9");
         assertTrue(d.out().contains("best: ddim/dc-n3-b0-u@50"), d.out());
-        Run none = run("plan", "--results", f.toString(), "--budget-macs", "20M");
+        CliRun none = run("plan", "--results", f.toString(), "--budget-macs", "20M");
         assertEquals(1, none.code());
         assertTrue(none.err().contains("no measured configuration fits"), none.err());
         assertEquals(1, run("plan", "--results", f.toString()).code(), "a budget is required");
@@ -250,7 +240,7 @@ class SweepTest {
         assertEquals("PostDiff", PolicySpec.parse("mr-b0.5-s0.5+dc-n2-b0-u").family());
         assertEquals("hybrid cache", PolicySpec.parse("dc-n2-b0-u+xa").family());
         assertEquals(PolicySpec.FULL, PolicySpec.parse("full"));
-        Run bad = run("sweep", "--model", Golden.path("unet2d-tiny").toString(), "--configs", "dc-q3@50", "--list", "--out", tmp.resolve("x").toString());
+        CliRun bad = run("sweep", "--model", Golden.path("unet2d-tiny").toString(), "--configs", "dc-q3@50", "--list", "--out", tmp.resolve("x").toString());
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("bad configuration 'dc-q3'"), bad.err());
         List<SweepConfig> grid = Grid.configs(Grid.policies("quick", false), List.of("ddim", "euler"), 50);
