@@ -113,7 +113,8 @@ def torch_child(args):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(json.dumps({"median_ms": statistics.median(times), "runs": times, "peak_mib": peak,
                       "gemm_gflops": statistics.median(g), "gemm_gflops_cpu": statistics.median(gc),
-                      "threads": torch.get_num_threads()}))
+                      "threads": torch.get_num_threads(), "blas": blas_library(),
+                      "torch_version": torch.__version__}))
 
 
 def torch_gemm(args):
@@ -130,7 +131,20 @@ def torch_gemm(args):
             gc.append(2 * 2048 ** 3 / max(dc, 1e-9) / 1e9)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(json.dumps({"median_ms": statistics.median(times), "runs": times, "peak_mib": peak, "gemm_gflops": statistics.median(g),
-                      "gemm_gflops_cpu": statistics.median(gc), "threads": torch.get_num_threads()}))
+                      "gemm_gflops_cpu": statistics.median(gc), "threads": torch.get_num_threads(), "blas": blas_library(),
+                      "torch_version": torch.__version__}))
+
+
+def blas_library():
+    """The BLAS shared library this process has loaded (Debian picks it through update-alternatives)."""
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
+    return ", ".join(sorted(libs)) or "none"
+
+
+def reference_blas(lib):
+    """Netlib's reference BLAS (Debian's libblas3 alone): unoptimised, ~6 GFLOP/s here; no fair opponent."""
+    return "/blas/libblas" in lib and "openblas" not in lib and "blis" not in lib and "mkl" not in lib
 
 
 def cpu_seconds():
@@ -241,6 +255,9 @@ def main():
             continue
         load0 = load_avg()
         t = run_torch(case, args)
+        if reference_blas(t.get("blas", "")):
+            sys.exit(f"PyTorch runs on netlib's reference BLAS ({t['blas']}), which is not a fair opponent:\n"
+                     "  apt-get install libopenblas0-pthread   (update-alternatives then selects OpenBLAS)")
         j = run_java(case, args)
         row = dict(case=case, java=j, torch=t, load=f"{load0} -> {load_avg()}")
         rows.append(row)
@@ -265,6 +282,8 @@ def main():
               f" Java/PyTorch {statistics.median(jg) / statistics.median(tg):.2f} per second,"
               f" {statistics.median(jc) / statistics.median(tc):.2f} per CPU-second."
               f" Reference ceiling (idle machine, PyTorch): 134 GFLOP/s.")
+    if rows:
+        print(f"PyTorch {rows[0]['torch'].get('torch_version', '')} BLAS: {rows[0]['torch'].get('blas')}")
 
 
 if __name__ == "__main__":

@@ -62,8 +62,13 @@ public final class BenchCommand implements Callable<Integer> {
     int warmup;
 
     @Option(names = "--warmup-seconds", defaultValue = "8",
-            description = "Keep warming up (at most 20 runs) until this many seconds have passed, so the JIT has compiled the hot code (default 8).")
+            description = "Warm up for at least this many seconds, so the JIT has compiled the hot code (default 8).")
     double warmupSeconds;
+
+    @Option(names = "--warmup-max-seconds", defaultValue = "120",
+            description = {"Then keep warming up until the last 3 runs are within 10% of the fastest so far (the JIT's",
+                    "optimised code has arrived), but stop after this many seconds (default 120)."})
+    double warmupMaxSeconds;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed for random weights and inputs.")
     long seed;
@@ -113,12 +118,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
-        long warmStart = System.nanoTime();
-        for (int i = 0; i < warmup || (i < 20 && System.nanoTime() - warmStart < warmupSeconds * 1e9); i++) {
-            long t0 = System.nanoTime();
-            unet.forward(ctx, sample, ts, context);
-            System.out.printf("warmup %d: %.1f ms%n", i + 1, (System.nanoTime() - t0) / 1e6);
-        }
+        warmUp(() -> unet.forward(ctx, sample, ts, context));
         double[] ms = new double[runs];
         for (int i = 0; i < runs; i++) {
             long t0 = System.nanoTime();
@@ -180,6 +180,34 @@ public final class BenchCommand implements Callable<Integer> {
     static long heapAfterGc() {
         for (int i = 0; i < 2; i++) System.gc();
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    /**
+     * Untimed runs until the JIT has settled: at least --warmup runs and --warmup-seconds, then until the
+     * last three runs are each within 10% of the fastest so far (on 2 cores C2 compiles the large vector
+     * kernels for several seconds while they run; timing before that measures the interpreter/C1 code),
+     * but no longer than --warmup-max-seconds.
+     */
+    private void warmUp(Runnable forward) {
+        long start = System.nanoTime();
+        java.util.List<Double> ms = new java.util.ArrayList<>();
+        double best = Double.MAX_VALUE;
+        while (true) {
+            long t0 = System.nanoTime();
+            forward.run();
+            double t = (System.nanoTime() - t0) / 1e6, elapsed = (System.nanoTime() - start) / 1e9;
+            ms.add(t);
+            best = Math.min(best, t);
+            System.out.printf("warmup %d: %.1f ms%n", ms.size(), t);
+            boolean enough = ms.size() >= warmup && elapsed >= warmupSeconds;
+            int n = ms.size();
+            boolean settled = n >= 3 && ms.get(n - 1) <= 1.1 * best && ms.get(n - 2) <= 1.1 * best && ms.get(n - 3) <= 1.1 * best;
+            if (enough && settled) return;
+            if (enough && elapsed >= warmupMaxSeconds) {
+                System.out.printf("warmup: not settled after %.0f s (last runs above 1.1 x the fastest %.1f ms); timing anyway%n", elapsed, best);
+                return;
+            }
+        }
     }
 
     static double median(double[] v) {
