@@ -91,6 +91,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (gemmOnly) return gemmOnly();
         if ((arch == null) == (model == null)) throw new IllegalArgumentException("give exactly one of --arch NAME or --model DIR");
         if (batch < 1 || runs < 1 || warmup < 0 || tokens < 1) throw new IllegalArgumentException("--batch, --runs, --tokens must be ≥ 1 and --warmup ≥ 0");
+        if (!(warmupSeconds >= 0) || !(warmupMaxSeconds >= 0))
+            throw new IllegalArgumentException("--warmup-seconds and --warmup-max-seconds must be ≥ 0, got " + warmupSeconds + " and " + warmupMaxSeconds);
         String load0 = loadAverage();
         long tLoad = System.nanoTime();
         WeightPrecision precision = backendOptions.weightPrecision();

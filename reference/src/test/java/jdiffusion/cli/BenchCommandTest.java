@@ -1,0 +1,62 @@
+package jdiffusion.cli;
+
+import jdiffusion.Golden;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** `bench` as scripts use it: the last line is median_ms=<the median of the timed runs>; bad values are refused. */
+class BenchCommandTest {
+
+    private static String[] captured(CliRun[] result, String... args) {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            result[0] = CliRun.run(args);
+        } finally {
+            System.setOut(old);
+        }
+        return buf.toString(StandardCharsets.UTF_8).lines().toArray(String[]::new);
+    }
+
+    @Test
+    void lastLineIsTheMedianOfTheTimedRuns() {
+        CliRun[] r = new CliRun[1];
+        String[] lines = captured(r, "bench", "--model", Golden.path("unet2d-tiny").toString(), "--batch", "2", "--runs", "3",
+                "--warmup", "1", "--warmup-seconds", "0", "--warmup-max-seconds", "0", "--gemm-size", "64", "--threads", "2");
+        assertEquals(0, r[0].code(), r[0].err());
+        String last = lines[lines.length - 1];
+        assertTrue(last.matches("median_ms=\\d+\\.\\d"), last);
+        Pattern run = Pattern.compile("^run \\d+: ([\\d.]+) ms$");
+        double[] ms = Arrays.stream(lines).map(run::matcher).filter(Matcher::matches).mapToDouble(m -> Double.parseDouble(m.group(1))).sorted().toArray();
+        assertEquals(3, ms.length, "three timed runs");
+        assertEquals(String.format("median_ms=%.1f", ms[1]), last);
+        List<String> all = List.of(lines);
+        assertTrue(all.stream().anyMatch(l -> l.startsWith("warmup 1: ")), "at least one warm-up run");
+        assertTrue(all.stream().anyMatch(l -> l.matches("macs_per_forward=[1-9][\\d.]* G.*|macs_per_forward=0\\.\\d*[1-9]\\d* G.*")), "MACs counted");
+        assertTrue(all.stream().anyMatch(l -> l.startsWith("gemm_64=")), "GEMM measured");
+        assertTrue(all.stream().anyMatch(l -> l.matches("peak_rss_mib=[1-9]\\d* .*")), "peak memory reported");
+    }
+
+    @Test
+    void refusesBadValuesNamingTheOption() {
+        CliRun[] r = new CliRun[1];
+        captured(r, "bench", "--model", Golden.path("unet2d-tiny").toString(), "--batch", "0");
+        assertNotEquals(0, r[0].code());
+        assertTrue(r[0].err().contains("--batch"), r[0].err());
+        captured(r, "bench", "--model", Golden.path("unet2d-tiny").toString(), "--warmup-max-seconds", "-1");
+        assertNotEquals(0, r[0].code());
+        assertTrue(r[0].err().contains("--warmup-max-seconds"), r[0].err());
+    }
+}
