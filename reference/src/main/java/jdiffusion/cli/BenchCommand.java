@@ -123,10 +123,10 @@ public final class BenchCommand implements Callable<Integer> {
         warmUp(() -> unet.forward(ctx, sample, ts, context));
         double[] ms = new double[runs];
         for (int i = 0; i < runs; i++) {
-            long t0 = System.nanoTime();
+            long f0 = minorFaults(), t0 = System.nanoTime();
             unet.forward(ctx, sample, ts, context);
             ms[i] = (System.nanoTime() - t0) / 1e6;
-            System.out.printf("run %d: %.1f ms%n", i + 1, ms[i]);
+            System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
         }
         double median = median(ms);
         if (profile) {
@@ -185,22 +185,23 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Untimed runs until the JIT has settled: at least --warmup runs and --warmup-seconds, then until the
-     * last three runs are each within 10% of the fastest so far (on 2 cores C2 compiles the large vector
-     * kernels for several seconds while they run; timing before that measures the interpreter/C1 code),
-     * but no longer than --warmup-max-seconds.
+     * Untimed runs until the times have settled: at least --warmup runs and --warmup-seconds, then until
+     * the last three runs are each within 10% of the fastest so far, but no longer than --warmup-max-seconds.
+     * Two things make early runs slow: C2 compiling the vector kernels (seconds on 2 cores), and the heap
+     * growing, when every run first-touches fresh pages (see the launcher's huge-pages note; the page-fault
+     * count printed per run shows it).
      */
     private void warmUp(Runnable forward) {
         long start = System.nanoTime();
         java.util.List<Double> ms = new java.util.ArrayList<>();
         double best = Double.MAX_VALUE;
         while (true) {
-            long t0 = System.nanoTime();
+            long f0 = minorFaults(), t0 = System.nanoTime();
             forward.run();
             double t = (System.nanoTime() - t0) / 1e6, elapsed = (System.nanoTime() - start) / 1e9;
             ms.add(t);
             best = Math.min(best, t);
-            System.out.printf("warmup %d: %.1f ms%n", ms.size(), t);
+            System.out.printf("warmup %d: %.1f ms%s%n", ms.size(), t, faultsSince(f0));
             boolean enough = ms.size() >= warmup && elapsed >= warmupSeconds;
             int n = ms.size();
             boolean settled = n >= 3 && ms.get(n - 1) <= 1.1 * best && ms.get(n - 2) <= 1.1 * best && ms.get(n - 3) <= 1.1 * best;
@@ -229,6 +230,26 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** The process's peak resident set (VmHWM) in KiB, or -1 where /proc is not available. */
+    /**
+     * Minor page faults of this process so far (field 10 of /proc/self/stat), −1 where unknown. A run that
+     * first-touches fresh heap pays one fault per 4 KiB page, tens of µs each on a VM: the count says whether
+     * a slow run was computing or faulting.
+     */
+    static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private static String faultsSince(long before) {
+        long now = minorFaults();
+        return before < 0 || now < 0 ? "" : String.format(", %d page faults", now - before);
+    }
+
     static long peakRssKib() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status")))

@@ -38,7 +38,7 @@ class BenchCommandTest {
         assertEquals(0, r[0].code(), r[0].err());
         String last = lines[lines.length - 1];
         assertTrue(last.matches("median_ms=\\d+\\.\\d"), last);
-        Pattern run = Pattern.compile("^run \\d+: ([\\d.]+) ms$");
+        Pattern run = Pattern.compile("^run \\d+: ([\\d.]+) ms(, \\d+ page faults)?$");
         double[] ms = Arrays.stream(lines).map(run::matcher).filter(Matcher::matches).mapToDouble(m -> Double.parseDouble(m.group(1))).sorted().toArray();
         assertEquals(3, ms.length, "three timed runs");
         assertEquals(String.format("median_ms=%.1f", ms[1]), last);
@@ -47,6 +47,8 @@ class BenchCommandTest {
         assertTrue(all.stream().anyMatch(l -> l.matches("macs_per_forward=[1-9][\\d.]* G.*|macs_per_forward=0\\.\\d*[1-9]\\d* G.*")), "MACs counted");
         assertTrue(all.stream().anyMatch(l -> l.startsWith("gemm_64=")), "GEMM measured");
         assertTrue(all.stream().anyMatch(l -> l.matches("peak_rss_mib=[1-9]\\d* .*")), "peak memory reported");
+        if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/self/stat")))
+            assertTrue(all.stream().filter(l -> l.startsWith("run ")).allMatch(l -> l.endsWith(" page faults")), "page faults per run on Linux");
     }
 
     @Test
