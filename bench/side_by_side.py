@@ -278,6 +278,8 @@ def main():
         rows.append(row)
         print(f"{case}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
               f" (load {row['load']})", flush=True)
+        print(f"  runs ms: java {' '.join(f'{x:.1f}' for x in j.get('runs', []))}; pytorch {' '.join(f'{x:.1f}' for x in t.get('runs', []))}",
+              flush=True)
     print()
     print("| case | Java ms | PyTorch ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java GMAC/s | Java peak MiB"
           " | PyTorch peak MiB | load (1/5/15 min) |")
