@@ -229,7 +229,6 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** The process's peak resident set (VmHWM) in KiB, or -1 where /proc is not available. */
     /**
      * Minor page faults of this process so far (field 10 of /proc/self/stat), −1 where unknown. A run that
      * first-touches fresh heap pays one fault per 4 KiB page, tens of µs each on a VM: the count says whether
@@ -250,6 +249,7 @@ public final class BenchCommand implements Callable<Integer> {
         return before < 0 || now < 0 ? "" : String.format(", %d page faults", now - before);
     }
 
+    /** The process's peak resident set (VmHWM) in KiB, or -1 where /proc is not available. */
     static long peakRssKib() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status")))
