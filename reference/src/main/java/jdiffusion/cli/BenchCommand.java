@@ -66,8 +66,8 @@ public final class BenchCommand implements Callable<Integer> {
     double warmupSeconds;
 
     @Option(names = "--warmup-max-seconds", defaultValue = "120",
-            description = {"Then keep warming up until the last 3 runs are within 10% of the fastest so far (the JIT's",
-                    "optimised code has arrived), but stop after this many seconds (default 120)."})
+            description = {"Then keep warming up until the last 3 runs are within 10%% of the fastest so far (the JIT's",
+                    "optimised code has arrived, the heap has stopped growing), but stop after this many seconds (default 120)."})
     double warmupMaxSeconds;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed for random weights and inputs.")

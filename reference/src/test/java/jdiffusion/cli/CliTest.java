@@ -181,4 +181,23 @@ class CliTest {
         assertError(run("generate", "--model", model.toString()), "diffusion_pytorch_model.safetensors", "truncated");
         assertEquals(0, run("generate", "--help").code());
     }
+
+    /** Every command's help renders: a lone '%' in a description makes picocli warn and print it unformatted. */
+    @Test
+    void everyCommandsHelpRendersWithoutFormatWarnings() {
+        for (String name : Main.commandLine().getSubcommands().keySet()) {
+            java.io.PrintStream old = System.err;
+            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+            System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+            CliRun r;
+            try {
+                r = run(name, "--help");
+            } finally {
+                System.setErr(old);
+            }
+            String warnings = err.toString(java.nio.charset.StandardCharsets.UTF_8) + r.err();
+            assertEquals(0, r.code(), name + " --help: " + warnings);
+            assertTrue(!warnings.contains("WARN") && !r.out().contains("%n"), name + " --help: " + warnings);
+        }
+    }
 }
