@@ -3,9 +3,6 @@ package jdiffusion.cli;
 import jdiffusion.Golden;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -18,24 +15,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** `bench` as scripts use it: the last line is median_ms=<the median of the timed runs>; bad values are refused. */
 class BenchCommandTest {
 
-    private static String[] captured(CliRun[] result, String... args) {
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        try {
-            result[0] = CliRun.run(args);
-        } finally {
-            System.setOut(old);
-        }
-        return buf.toString(StandardCharsets.UTF_8).lines().toArray(String[]::new);
-    }
-
     @Test
     void lastLineIsTheMedianOfTheTimedRuns() {
-        CliRun[] r = new CliRun[1];
-        String[] lines = captured(r, "bench", "--model", Golden.path("unet2d-tiny").toString(), "--batch", "2", "--runs", "3",
+        CliRun r = CliRun.runCapturingSystemStreams("bench", "--model", Golden.path("unet2d-tiny").toString(), "--batch", "2", "--runs", "3",
                 "--warmup", "1", "--warmup-seconds", "0", "--warmup-max-seconds", "0", "--gemm-size", "64", "--threads", "2");
-        assertEquals(0, r[0].code(), r[0].err());
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().lines().toArray(String[]::new);
         String last = lines[lines.length - 1];
         assertTrue(last.matches("median_ms=\\d+\\.\\d"), last);
         Pattern run = Pattern.compile("^run \\d+: ([\\d.]+) ms(, \\d+ page faults)?$");
@@ -53,12 +38,11 @@ class BenchCommandTest {
 
     @Test
     void refusesBadValuesNamingTheOption() {
-        CliRun[] r = new CliRun[1];
-        captured(r, "bench", "--model", Golden.path("unet2d-tiny").toString(), "--batch", "0");
-        assertNotEquals(0, r[0].code());
-        assertTrue(r[0].err().contains("--batch"), r[0].err());
-        captured(r, "bench", "--model", Golden.path("unet2d-tiny").toString(), "--warmup-max-seconds", "-1");
-        assertNotEquals(0, r[0].code());
-        assertTrue(r[0].err().contains("--warmup-max-seconds"), r[0].err());
+        CliRun r = CliRun.run("bench", "--model", Golden.path("unet2d-tiny").toString(), "--batch", "0");
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("--batch"), r.err());
+        r = CliRun.run("bench", "--model", Golden.path("unet2d-tiny").toString(), "--warmup-max-seconds", "-1");
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("--warmup-max-seconds"), r.err());
     }
 }

@@ -186,18 +186,9 @@ class CliTest {
     @Test
     void everyCommandsHelpRendersWithoutFormatWarnings() {
         for (String name : Main.commandLine().getSubcommands().keySet()) {
-            java.io.PrintStream old = System.err;
-            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
-            System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
-            CliRun r;
-            try {
-                r = run(name, "--help");
-            } finally {
-                System.setErr(old);
-            }
-            String warnings = err.toString(java.nio.charset.StandardCharsets.UTF_8) + r.err();
-            assertEquals(0, r.code(), name + " --help: " + warnings);
-            assertTrue(!warnings.contains("WARN") && !r.out().contains("%n"), name + " --help: " + warnings);
+            CliRun r = CliRun.runCapturingSystemStreams(name, "--help");
+            assertEquals(0, r.code(), name + " --help: " + r.err());
+            assertTrue(!r.err().contains("WARN") && !r.out().contains("%n"), name + " --help: " + r.err());
         }
     }
 }
