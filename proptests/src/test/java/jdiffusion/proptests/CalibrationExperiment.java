@@ -50,7 +50,7 @@ public class CalibrationExperiment {
                 var full = Runs.sample(unet, kind, steps, seed, StepPolicy.NONE);
                 for (double s : new double[]{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}) for (double beta : new double[]{0.5, 0.75}) {
                     var r = Runs.sample(unet, kind, steps, seed, new CombinedPolicy(
-                            new jdiffusion.accel.MixedResolution(beta, s, unet.sizeMultiple(), new jdiffusion.sample.NoiseSource(seed)), null, null, null));
+                            new jdiffusion.accel.MixedResolution(beta, s, unet.sizeMultiple(), new jdiffusion.tensor.NoiseSource(seed)), null, null, null));
                     double e = Runs.relL2(r.out(), full.out());
                     System.out.printf("seed %d %s steps %d s %.1f beta %.2f err %.4f err/s %.3f%n", seed, kind, steps, s, beta, e, e / s);
                     if (e / s > worst) { worst = e / s; w = "seed " + seed + " " + kind + " s=" + s + " β=" + beta + " err " + e; }

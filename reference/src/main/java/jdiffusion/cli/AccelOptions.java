@@ -1,10 +1,10 @@
 package jdiffusion.cli;
 
 import jdiffusion.accel.CombinedPolicy;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.StepPolicy;
-import jdiffusion.sweep.PolicySpec;
+import jdiffusion.accel.PolicySpec;
 import jdiffusion.tensor.Tensor;
 import picocli.CommandLine.Option;
 

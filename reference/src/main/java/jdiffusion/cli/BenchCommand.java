@@ -10,7 +10,7 @@ import jdiffusion.nn.Architectures;
 import jdiffusion.nn.Ctx;
 import jdiffusion.nn.UNet;
 import jdiffusion.nn.WeightPrecision;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.layout.ModelFolder;
 import jdiffusion.weights.layout.PipelineFolder;

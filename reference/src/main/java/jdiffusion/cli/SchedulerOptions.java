@@ -1,8 +1,6 @@
 package jdiffusion.cli;
 
-import jdiffusion.schedule.Scheduler;
 import jdiffusion.schedule.Schedulers;
-import jdiffusion.weights.config.SchedulerConfig;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -18,38 +16,15 @@ public final class SchedulerOptions {
     @Option(names = "--eta", defaultValue = "0", description = "DDIM η (0 = deterministic DDIM; 1 = DDPM-like). Needs --scheduler ddim when > 0.")
     double eta;
 
-    /** Builds the scheduler; {@code modelConfig} is the folder's scheduler_config.json or null. */
-    public Scheduler create(Path modelConfig) {
-        return create(name, configFile != null ? configFile : modelConfig, eta);
+    /** Resolves the scheduler for a model whose folder has {@code modelConfig} (or null); notes go to stderr. */
+    public Schedulers.Resolved resolve(Path modelConfig) {
+        return resolve(name, configFile != null ? configFile : modelConfig, eta);
     }
 
-    /**
-     * The scheduler called {@code name} (null: the config's own kind if supported, else DDIM) with the
-     * betas of {@code cfgFile} (null: diffusers' defaults); notes go to stderr. Used by sweep as well.
-     */
-    public static Scheduler create(String name, Path cfgFile, double eta) {
-        SchedulerConfig.Kind kind;
-        if (name != null) {
-            kind = Schedulers.kindOf(name);
-        } else if (cfgFile != null) {
-            String cls = jdiffusion.weights.config.ConfigReader.read(cfgFile).json().path("_class_name").asText("");
-            SchedulerConfig.Kind own = SchedulerConfig.Kind.ofClassName(cls);
-            kind = own != null ? own : SchedulerConfig.Kind.DDIM;
-            if (own == null) System.err.println("note: " + cfgFile + " is for " + cls + "; using DDIMScheduler with its betas (choose with --scheduler)");
-        } else {
-            kind = SchedulerConfig.Kind.DDIM;
-        }
-        if (eta < 0 || Double.isNaN(eta)) throw new IllegalArgumentException("--eta must be ≥ 0, got " + eta);
-        if (eta > 0 && kind != SchedulerConfig.Kind.DDIM) throw new IllegalArgumentException("--eta applies to --scheduler ddim only");
-        SchedulerConfig cfg;
-        if (cfgFile != null) {
-            cfg = SchedulerConfig.parse(cfgFile, kind);
-            if (!cfg.notUsed().isEmpty())
-                System.err.println("note: " + cfgFile.getFileName() + " keys not used by " + kind.className + ": " + cfg.notUsed());
-        } else {
-            cfg = SchedulerConfig.defaults(kind);
-            System.err.println("note: the model has no scheduler config; using " + kind.className + " with diffusers' defaults (linear betas 1e-4..0.02, 1000 steps)");
-        }
-        return Schedulers.create(cfg, eta);
+    /** {@link Schedulers#resolve}, its notes printed for the user. */
+    public static Schedulers.Resolved resolve(String name, Path cfgFile, double eta) {
+        Schedulers.Resolved r = Schedulers.resolve(name, cfgFile, eta);
+        r.notes().forEach(n -> System.err.println("note: " + n));
+        return r;
     }
 }

@@ -1,5 +1,7 @@
 package jdiffusion.cli;
 
+import jdiffusion.image.Images;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jdiffusion.kernels.Backend;
 import jdiffusion.sample.Pipeline;
@@ -101,7 +103,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Checks.atLeast("--reference-steps", referenceSteps, 1);
-        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model), backendOptions.weightPrecision());
+        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
         boolean conditional = p.unet().conditional();
         String gridName = grid != null ? grid : quick ? "quick" : "default";
         int perGroup = seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 4) : quick ? 8 : 64;

@@ -1,5 +1,7 @@
 package jdiffusion.sample;
 
+import jdiffusion.tensor.NoiseSource;
+
 import jdiffusion.kernels.Backend;
 import jdiffusion.nn.Ctx;
 import jdiffusion.schedule.Scheduler;

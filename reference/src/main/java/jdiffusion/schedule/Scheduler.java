@@ -1,6 +1,6 @@
 package jdiffusion.schedule;
 
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.config.SchedulerConfig;
 

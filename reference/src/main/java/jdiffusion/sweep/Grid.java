@@ -1,5 +1,7 @@
 package jdiffusion.sweep;
 
+import jdiffusion.accel.PolicySpec;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

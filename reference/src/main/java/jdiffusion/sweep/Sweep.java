@@ -1,10 +1,11 @@
 package jdiffusion.sweep;
 
-import jdiffusion.cli.SchedulerOptions;
+import jdiffusion.accel.PolicySpec;
+
 import jdiffusion.kernels.Backend;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Generation;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.StepPolicy;
@@ -135,7 +136,13 @@ public final class Sweep {
     }
 
     private SchedulerConfig schedulerConfig(String name) {
-        return schedulers.computeIfAbsent(name, n -> SchedulerOptions.create(n, pipeline.schedulerConfig(), 0).config());
+        return schedulers.computeIfAbsent(name, n -> resolveScheduler(n));
+    }
+
+    private SchedulerConfig resolveScheduler(String name) {
+        Schedulers.Resolved r = Schedulers.resolve(name, pipeline.schedulerConfig(), 0);
+        r.notes().forEach(n -> System.err.println("note: " + n));
+        return r.config();
     }
 
     private Generation generate(SweepConfig c, int images, int runBatch) {
@@ -242,7 +249,7 @@ public final class Sweep {
         Map<String, List<Double>> perKind = new HashMap<>();
         for (int b = 0; b < traces.size(); b++) {
             int k = Math.min(runBatch, images - b * runBatch);
-            for (var r : traces.get(b).records()) perKind.computeIfAbsent(r.action(), a -> new ArrayList<>()).add(r.ms() / k);
+            for (var r : traces.get(b).records()) perKind.computeIfAbsent(r.label(), a -> new ArrayList<>()).add(r.ms() / k);
         }
         Map<String, Double> median = new HashMap<>();
         perKind.forEach((kind, v) -> {
@@ -252,7 +259,7 @@ public final class Sweep {
         double total = 0;
         for (int b = 0; b < traces.size(); b++) {
             int k = Math.min(runBatch, images - b * runBatch);
-            for (var r : traces.get(b).records()) total += median.get(r.action()) * k;
+            for (var r : traces.get(b).records()) total += median.get(r.label()) * k;
         }
         return total / images;
     }

@@ -1,5 +1,7 @@
 package jdiffusion.sweep;
 
+import jdiffusion.accel.PolicySpec;
+
 /**
  * One point of the sweep: a scheduler, a step count and an acceleration setting. Its id
  * ({@code ddim/dc-n3-b0-u@50}) keys the results store, so a resumed sweep recognises finished rows.

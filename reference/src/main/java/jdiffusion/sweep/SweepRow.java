@@ -1,5 +1,7 @@
 package jdiffusion.sweep;
 
+import jdiffusion.accel.PolicySpec;
+
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 

@@ -1,7 +1,7 @@
 package jdiffusion.schedule;
 
 import jdiffusion.Golden;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.config.SchedulerConfig.Kind;
 import org.junit.jupiter.api.Test;

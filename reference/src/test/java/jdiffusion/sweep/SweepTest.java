@@ -1,5 +1,7 @@
 package jdiffusion.sweep;
 
+import jdiffusion.accel.PolicySpec;
+
 import jdiffusion.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import jdiffusion.Golden;

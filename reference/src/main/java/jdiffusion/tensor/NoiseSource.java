@@ -1,6 +1,5 @@
-package jdiffusion.sample;
+package jdiffusion.tensor;
 
-import jdiffusion.tensor.Tensor;
 
 import java.util.SplittableRandom;
 

@@ -1,4 +1,4 @@
-package jdiffusion.cli;
+package jdiffusion.image;
 
 import jdiffusion.tensor.Tensor;
 

@@ -1,11 +1,6 @@
-package jdiffusion.sweep;
+package jdiffusion.accel;
 
-import jdiffusion.accel.AdaptiveSkip;
-import jdiffusion.accel.CombinedPolicy;
-import jdiffusion.accel.CrossAttentionCache;
-import jdiffusion.accel.DeepCache;
-import jdiffusion.accel.MixedResolution;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.StepPolicy;
 
