@@ -5,7 +5,7 @@ import jdiffusion.accel.CombinedPolicy;
 import jdiffusion.accel.CrossAttentionCache;
 import jdiffusion.accel.DeepCache;
 import jdiffusion.accel.MixedResolution;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Sampler;
 import jdiffusion.sample.StepPolicy;
 import jdiffusion.sample.StepRecord;
@@ -78,14 +78,14 @@ class AccelerationProperties {
         AdaptiveSkip rule = new AdaptiveSkip(delta, maxSkip);
         Sampler.Result r = Runs.sample(m.unet(), kind, steps, seed, new CombinedPolicy(null, rule, null, null));
         List<StepRecord> recs = r.trace().records();
-        for (int i = 0; i < AdaptiveSkip.WARMUP; i++) assertEquals("full", recs.get(i).action(), "warm-up step " + i);
+        for (int i = 0; i < AdaptiveSkip.WARMUP; i++) assertEquals("full", recs.get(i).label(), "warm-up step " + i);
         List<Integer> mask = rule.mask();
         assertEquals(steps - AdaptiveSkip.WARMUP + 1, mask.size(), "one decision after each step from step 3 on");
         int computeDecisions = 0;
         for (int j = 0; j < mask.size() - 1; j++) computeDecisions += mask.get(j);   // the last decides a step that does not exist
         assertEquals(AdaptiveSkip.WARMUP + computeDecisions, r.trace().unetCalls(), "UNet calls = 4 + compute decisions");
         for (int i = AdaptiveSkip.WARMUP; i < steps; i++)
-            assertEquals(mask.get(i - AdaptiveSkip.WARMUP) == 1, recs.get(i).action().equals("full"), "step " + i + " follows decision " + (i - 4));
+            assertEquals(mask.get(i - AdaptiveSkip.WARMUP) == 1, recs.get(i).label().equals("full"), "step " + i + " follows decision " + (i - 4));
         // once more than 4 decisions exist, a reuse is allowed only while the run of reuses before it is
         // shorter than C_max; before that the counter is not consulted, so early runs are at most 5 long
         int run = 0;
@@ -98,7 +98,7 @@ class AccelerationProperties {
                 run = 0;
             }
         }
-        long skipped = recs.stream().filter(s -> s.action().equals("skipped")).count();
+        long skipped = recs.stream().filter(s -> s.label().equals("skipped")).count();
         Statistics.label("steps").collect(skipped > 0 ? "some skipped" : "all computed");
         Statistics.label("skipped fraction").collect((int) (10.0 * skipped / steps) * 10 + "%");
         Statistics.label("steps").coverage(c -> c.check("some skipped").percentage(p -> p > 30));
@@ -115,7 +115,7 @@ class AccelerationProperties {
         long fullMacs = r.trace().fullStepMacs();
         for (StepRecord s : r.trace().records()) {
             boolean refresh = s.index() % interval == 0;
-            assertEquals(refresh ? "full" : "partial", s.action(), "step " + s.index());
+            assertEquals(refresh ? "full" : "partial", s.label(), "step " + s.index());
             if (refresh) assertEquals(fullMacs, s.macs());
             else assertTrue(s.macs() < fullMacs, "partial step " + s.index() + " costs " + s.macs() + " of " + fullMacs);
         }
@@ -133,7 +133,7 @@ class AccelerationProperties {
         long fullMacs = r.trace().fullStepMacs();
         for (StepRecord rec : r.trace().records()) {
             boolean isLow = rec.index() < low;
-            assertEquals(isLow, rec.action().startsWith("low-res"), "step " + rec.index());
+            assertEquals(isLow, rec.label().startsWith("low-res"), "step " + rec.index());
             if (isLow) assertTrue(rec.macs() < fullMacs / 2, "a half-resolution step costs " + rec.macs() + " of " + fullMacs);
             else assertEquals(fullMacs, rec.macs());
         }

@@ -9,23 +9,38 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * AdaptiveDiffusion (Ye et al., NeurIPS 2024, "Training-Free Adaptive Diffusion with Bounded
- * Difference Approximation Strategy"): skip the UNet at steps where the latent evolves smoothly, reusing
- * the previous raw model output; the scheduler still steps every time.
+ * AdaptiveDiffusion: H. Ye, J. Yuan, R. Xia, X. Yan, T. Chen, J. Yan, B. Shi, B. Zhang, "Training-Free
+ * Adaptive Diffusion with Bounded Difference Approximation Strategy", NeurIPS 2024, arXiv:2410.09873
+ * (§3, the third-order estimator and the step-skipping criterion with the C_max safeguard). Skip the UNet
+ * at steps where the latent evolves smoothly, reusing the previous raw model output; the scheduler still
+ * steps every time. The paper's criterion computes a new noise prediction when
+ * ξ(x_{i−1}) = ‖Δ⁽³⁾x_{i−1}‖ ≥ δ·‖Δx_i‖ and otherwise reuses the last one, with at most C_max
+ * consecutive reuses. (Equation numbers are not cited: the paper's text was not available to check
+ * them against; the rule below is checked decision for decision against the authors' code instead.)
  *
- * <p>The rule, decision for decision as the authors' {@code sparse_pipeline.py}: let L_k be the latent
- * after scheduler step k and d_k = mean|L_k − L_{k−1}|. Steps 0–3 always run the UNet. After each step
- * k ≥ 3 one decision is made for step k+1:
- * <ol>
- *   <li>if more than 4 decisions exist and none of the last C_max was "compute": compute;</li>
- *   <li>else if |(d_k + d_{k−2})/2 − d_{k−1}| ≤ δ·d_{k−1} (the third-order difference of the latent is
- *       small relative to the first-order one): reuse;</li>
- *   <li>otherwise: compute.</li>
- * </ol>
- * δ &lt; 0 never reuses (full-step). C_max is the longest run of reused steps allowed once the rule's
- * counter is active; C_max = 0 means no reuse at all (the official code would read {@code mask[-0:]}
- * as the whole list, a Python slicing accident we do not reproduce). One decision per batch (the
- * means run over all elements).
+ * <p>Notation map (paper → code):
+ * <pre>
+ *   x_i (latent after step i)            L_k = latents.get(3), the latent after scheduler step k
+ *   Δx_i = x_i − x_{i−1}                 L_k − L_{k−1}; its size d_k = mean|L_k − L_{k−1}|  (meanAbsDiff)
+ *   ‖Δ⁽³⁾x‖ (third-order difference)     |(d_k + d_{k−2})/2 − d_{k−1}|                          (lhs)
+ *   δ‖Δx‖                                δ · d_{k−1}                                             (rhs)
+ *   δ, C_max                             delta, maxSkip
+ *   the skip mask                        mask (1 = compute the UNet at the next step)
+ * </pre>
+ *
+ * <p>Why the left side is a third-order difference: (d_k + d_{k−2})/2 − d_{k−1} = ½(d_k − 2d_{k−1} + d_{k−2})
+ * = ½·Δ²d_k, the second difference of the sequence of first-difference sizes d. A second difference of
+ * first differences is a third difference: where the direction of Δx changes slowly, d_k ≈ ‖Δx_k‖ and
+ * Δ²d_k ≈ ‖Δ³x_k‖ in size. It is the estimator the authors' code computes (from scalar sizes, so it needs no
+ * extra latent-sized memory). Small relative to d_{k−1}, the trajectory is locally close to a quadratic in
+ * the step index, so reusing the previous ε̂ changes the next latent little.
+ *
+ * <p>The rule, decision for decision as the authors' {@code sparse_pipeline.py}: steps 0–3 always run the
+ * UNet (the estimator needs four latents); after each step k ≥ 3 one decision is made for step k+1
+ * ({@link #observe}, numbered there). δ &lt; 0 never reuses (full-step). C_max is the longest run of
+ * reused steps allowed once the rule's counter is active; C_max = 0 means no reuse at all (the official
+ * code would read {@code mask[-0:]} as the whole list, a Python slicing accident we do not reproduce).
+ * One decision per batch (the means run over all elements), as the official code does.
  */
 public final class AdaptiveSkip implements StepPolicy {
     /** Steps 0..3 always compute: the criterion needs four latents. */
@@ -65,7 +80,7 @@ public final class AdaptiveSkip implements StepPolicy {
     public StepPlan plan(int i, RunState state) {
         boolean compute = maxSkip == 0 || latents.size() < WARMUP || computeNext || !state.hasPreviousOutput();
         if (compute) return StepPlan.full(state.guidedRun());
-        return new StepPlan(StepPlan.Mode.REUSE, jdiffusion.nn.ForwardHooks.NONE, state.guidedRun(), "skipped", lastCriterion());
+        return StepPlan.skip(state.guidedRun(), lastCriterion());
     }
 
     private Map<String, Double> lastCriterion() {
@@ -74,18 +89,35 @@ public final class AdaptiveSkip implements StepPolicy {
         return Map.of("third_order", c[0], "threshold", c[1]);
     }
 
+    /**
+     * After scheduler step k: the decision for step k+1.
+     * <ol>
+     *   <li>Remember L_k; keep the last four latents L_{k−3} … L_k. Before step 3 there is nothing to decide.</li>
+     *   <li>First-difference sizes d_k, d_{k−1}, d_{k−2} (mean absolute differences of consecutive latents).</li>
+     *   <li>The estimator: lhs = |(d_k + d_{k−2})/2 − d_{k−1}| (third order), rhs = δ·d_{k−1}.</li>
+     *   <li>Safeguard: once more than four decisions exist, if none of the last C_max decisions was "compute",
+     *       compute (C_max = 0: always compute).</li>
+     *   <li>Otherwise reuse when lhs ≤ rhs, compute when not (NaN compares false: a non-finite criterion computes).</li>
+     *   <li>Record the decision (mask) and both sides (criterion) for the trace and the golden comparison.</li>
+     * </ol>
+     */
     @Override
     public void observe(StepResult step, RunState state) {
+        // 1. the last four latents
         latents.add(step.after());
         if (latents.size() > WARMUP) latents.removeFirst();
         if (latents.size() < WARMUP) return;
+        // 2. first-difference sizes
         double dk = meanAbsDiff(latents.get(3), latents.get(2));
         double dk1 = meanAbsDiff(latents.get(2), latents.get(1));
         double dk2 = meanAbsDiff(latents.get(1), latents.get(0));
+        // 3. the third-order estimator against δ times the first-order size
         double lhs = Math.abs((dk + dk2) / 2 - dk1), rhs = delta * dk1;
+        // 4. the C_max safeguard, 5. the criterion
         boolean compute;
         if (maxSkip == 0 || (mask.size() > COUNTER_AFTER && noComputeInLast(maxSkip))) compute = true;
         else compute = !(lhs <= rhs);
+        // 6. record
         mask.add(compute ? 1 : 0);
         criterion.add(new double[]{lhs, rhs});
         computeNext = compute;

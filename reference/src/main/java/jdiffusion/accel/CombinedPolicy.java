@@ -2,6 +2,7 @@ package jdiffusion.accel;
 
 import jdiffusion.nn.ForwardHooks;
 import jdiffusion.nn.ModuleId;
+import jdiffusion.sample.StepAction;
 import jdiffusion.sample.StepPlan;
 import jdiffusion.sample.StepPolicy;
 import jdiffusion.schedule.Scheduler;
@@ -64,12 +65,12 @@ public final class CombinedPolicy implements StepPolicy {
         Map<String, Double> criterion = Map.of();
         if (adaptive != null) {
             StepPlan a = adaptive.plan(i, state);
-            if (a.mode() == StepPlan.Mode.REUSE) return a;
+            if (a.action() == StepAction.SKIPPED) return a;
             criterion = a.criterion();
         }
         boolean guide = state.guidedRun() && (crossAttention == null || !crossAttention.pastCutoff(i));
         List<ForwardHooks> hooks = new ArrayList<>();
-        String action = "full";
+        StepAction action = StepAction.FULL;
         if (deepCache != null) {
             StepPlan d = deepCache.plan(i, guide);
             hooks.add(d.hooks());
@@ -78,9 +79,9 @@ public final class CombinedPolicy implements StepPolicy {
         if (crossAttention != null) {
             StepPlan c = crossAttention.plan(i, guide);
             hooks.add(c.hooks());
-            if (c.action().equals("partial")) action = "partial";
+            if (c.action() == StepAction.PARTIAL) action = StepAction.PARTIAL;
         }
-        return new StepPlan(StepPlan.Mode.COMPUTE, chain(hooks), guide, action, criterion);
+        return new StepPlan(action, chain(hooks), guide, criterion);
     }
 
     @Override

@@ -11,7 +11,12 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * PostDiff's cross-attention caching (Du et al., ICCV 2025, §3 "module level", after TGATE): the
+ * PostDiff's cross-attention caching, from Z. Du, Y. Fu, L. Wang, J. Qian, X. Luo, Y. Lin, "Fewer Denoising
+ * Steps or Cheaper Per-Step Inference: Towards Compute-Optimal Diffusion Model Deployment", ICCV 2025,
+ * arXiv:2508.06160 (§3, module level: hybrid caching = DeepCache + cross-attention caching), which takes
+ * the cross-attention caching of TGATE (W. Zhang et al., arXiv:2404.02747). Notation map: the caching
+ * step m → cacheStep ({@code --xattn-step}, default 25 % of the steps: our choice, the authors' code is
+ * not released). The
  * cross-attention maps converge early, so after step m classifier-free guidance stops (only the
  * conditional branch runs) and every cross-attention output (attn2 of each transformer block) is the
  * one recorded at step m from the conditional half of the batch ("Cond" caching, the variant the paper
@@ -56,9 +61,9 @@ public final class CrossAttentionCache implements StepPolicy {
     }
 
     public StepPlan plan(int i, boolean guide) {
-        if (i < cacheStep) return new StepPlan(StepPlan.Mode.COMPUTE, ForwardHooks.NONE, guide, "full", Map.of());
-        if (i == cacheStep || cache.isEmpty()) return new StepPlan(StepPlan.Mode.COMPUTE, new Recording(guide), guide, "full", Map.of());
-        return new StepPlan(StepPlan.Mode.COMPUTE, new Serving(new Recording(guide)), guide, "partial", Map.of());
+        if (i < cacheStep) return StepPlan.full(guide);
+        if (i == cacheStep || cache.isEmpty()) return StepPlan.full(new Recording(guide), guide);
+        return StepPlan.partial(new Serving(new Recording(guide)), guide);
     }
 
     /** Stores the conditional half of every cross-attention output. */

@@ -15,7 +15,11 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 
 /**
- * DeepCache (Ma, Fang &amp; Wang, CVPR 2024): the deep features of a UNet change slowly across steps, so
+ * DeepCache: X. Ma, G. Fang, X. Wang, "DeepCache: Accelerating Diffusion Models for Free", CVPR 2024,
+ * arXiv:2312.00858 (§3.2 feature caching through the skip branch, §3.3 the uniform 1:N and non-uniform
+ * 1:N strategies). Notation map (paper → code): N (cache interval) → interval; the skip branch m →
+ * branch id b (block b / 3, layer b % 3, as the authors' helper numbers them); the non-uniform schedule's
+ * center c and power p → center, power. The deep features of a UNet change slowly across steps, so
  * at a refresh step everything runs and every module's output is stored; at the other steps only the
  * shallow path runs (the down path above the branch and the up path from it) and the deep modules
  * return their stored outputs.
@@ -135,11 +139,11 @@ public final class DeepCache implements StepPolicy {
         if (isRefresh(i) || cache.isEmpty()) {
             forceRefresh = false;
             cacheGuided = guide;
-            return new StepPlan(StepPlan.Mode.COMPUTE, new Recording(), guide, "full", Map.of());
+            return StepPlan.full(new Recording(), guide);
         }
         // a refresh made with the guided batch [uncond; cond] serves a conditional-only step from its cond half
         boolean condHalf = cacheGuided && !guide;
-        return new StepPlan(StepPlan.Mode.COMPUTE, new Serving(condHalf), guide, "partial", Map.of());
+        return StepPlan.partial(new Serving(condHalf), guide);
     }
 
     /** Refresh step: run everything, remember every module's output. */

@@ -1,23 +1,29 @@
 package jdiffusion.accel;
 
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.StepPlan;
 import jdiffusion.sample.StepPolicy;
 import jdiffusion.schedule.Scheduler;
 import jdiffusion.tensor.Tensor;
 
 /**
- * PostDiff's mixed-resolution denoising (Du et al., ICCV 2025, §3 "input level"): the first fraction s
- * of the steps run on a latent downsampled by β (cheaper steps that, per the paper, strengthen the low
- * frequencies); then the sampler switches to full resolution. The authors' code is not released; this
- * is our reading of the paper, with β and s as parameters:
+ * PostDiff's mixed-resolution denoising: Z. Du, Y. Fu, L. Wang, J. Qian, X. Luo, Y. Lin, "Fewer Denoising
+ * Steps or Cheaper Per-Step Inference: Towards Compute-Optimal Diffusion Model Deployment", ICCV 2025,
+ * arXiv:2508.06160 (§3, input level: mixed-resolution denoising). The first fraction s of the steps run on
+ * a latent downsampled by β (cheaper steps that, per the paper, strengthen the low frequencies); then the
+ * sampler switches to full resolution. Notation map (paper → code): resolution ratio β → beta; fraction of
+ * low-resolution steps s → fraction; the switch step S → switchStep.
+ *
+ * <p>The authors' code is not released (github.com/GATECH-EIC/PostDiff says "code will come soon"), so
+ * every step below that the paper does not pin down is marked <b>[our reading]</b> with the reason:
  * <ol>
  *   <li>Low-resolution phase: steps 0 … S−1 with S = min(round(s·n), n−1) (the last step always runs at
- *       full resolution, so the result has the model's size). The low-resolution x_T is the
+ *       full resolution, so the result has the model's size) <b>[our reading]</b>: the paper's s is a
+ *       fraction; rounding and the cap are ours. The low-resolution x_T <b>[our reading]</b> is the
  *       full-resolution x_T downsampled so that it stays standard Gaussian (k×k block sums / k when
  *       1/β = k is an integer), else fresh seeded noise, times the scheduler's init_noise_sigma.
  *       Keeping it derived from x_T makes comparisons with a full-step run from the same x_T fair.</li>
- *   <li>Switch, before step S: x̂0 is predicted at low resolution from the last step's model output
+ *   <li>Switch, before step S <b>[our reading]</b>: x̂0 is predicted at low resolution from the last step's model output
  *       (the scheduler's own ε→x0 conversion at step S−1), upsampled bilinearly to full size, and
  *       re-noised to step S's noise level with the forward process q(x_t | x0). The noise is seeded:
  *       we use the run's own full-resolution initial noise x_T/σ_init (a standard Gaussian, so the
@@ -27,7 +33,8 @@ import jdiffusion.tensor.Tensor;
  *       (DPM-Solver++ restarts at first order).</li>
  *   <li>Steps S … n−1 run at full resolution.</li>
  * </ol>
- * The low size is round(β·H) rounded down to a multiple of what the UNet needs (2^(levels−1)).
+ * The low size <b>[our reading]</b> is round(β·H) rounded down to a multiple of what the UNet needs (2^(levels−1)):
+ * the UNet cannot take other sizes.
  * s = 0 is exactly full-step sampling.
  */
 public final class MixedResolution implements StepPolicy {

@@ -1,5 +1,7 @@
 package jdiffusion.sample;
 
+import jdiffusion.tensor.NoiseSource;
+
 import jdiffusion.kernels.Backend;
 import jdiffusion.kernels.MacCounter;
 import jdiffusion.nn.Ctx;
@@ -82,7 +84,7 @@ public final class Sampler {
             };
             StepPlan plan = policy.plan(i, state);
             float t = scheduler.timestep(i);
-            if (plan.mode() == StepPlan.Mode.REUSE) {
+            if (!plan.action().callsModel()) {
                 if (raw == null) throw new IllegalStateException(policy.describe() + " asked to reuse a model output at step " + i + " but none exists");
                 if (raw.dim(2) != x.dim(2))
                     throw new IllegalStateException(policy.describe() + " asked to reuse a model output of another resolution at step " + i);
@@ -96,13 +98,10 @@ public final class Sampler {
             latents.add(x);
             policy.observe(new StepPolicy.StepResult(i, xi, eps, x), state);
             double ms = (System.nanoTime() - t0) / 1e6;
-            String action = plan.mode() == StepPlan.Mode.REUSE ? "skipped" : plan.action();
-            if (x.dim(2) < xT.dim(2) && !action.startsWith("low-res")) action = "low-res " + action;
-            boolean full = plan.mode() == StepPlan.Mode.COMPUTE && action.endsWith("full");
-            StepRecord rec = new StepRecord(i, t, action, full ? 1 : 0, counter.reset(), ms,
+            StepRecord rec = new StepRecord(i, t, plan.action(), xi.dim(2) < xT.dim(2), counter.reset(), ms,
                     new int[]{xi.dim(2), xi.dim(3)}, plan.criterion());
             records.add(rec);
-            progress.update("step", i + 1, steps, String.format("t=%.1f %s %.0f ms", t, action, ms));
+            progress.update("step", i + 1, steps, String.format("t=%.1f %s %.0f ms", t, rec.label(), ms));
         }
         Trace trace = new Trace(modelName, scheduler.config().kind().className, policy.describe(), steps, fullStepMacs, records);
         return new Result(x, latents, trace);

@@ -7,26 +7,36 @@ import java.util.Map;
 /**
  * A policy's answer for one step: what the sampler does to get the model output.
  *
- * @param mode      COMPUTE: run the UNet (hooks may serve parts from a cache: a partial step);
- *                  REUSE: no UNet call, the previous raw output is used again
+ * @param action    FULL or PARTIAL: run the UNet (the hooks may serve parts from a cache: a partial step);
+ *                  SKIPPED: no UNet call, the previous raw output is used again
  * @param hooks     module hooks for the forward pass (DeepCache, cross-attention caching), or NONE
  * @param guide     whether to run the guided [uncond, cond] batch (conditional models)
- * @param action    the label the trace shows: "full", "partial", "skipped", prefixed "low-res " when
- *                  the latent is at reduced resolution
  * @param criterion values the decision was based on (e.g. AdaptiveDiffusion's two sides), for the trace
  */
-public record StepPlan(Mode mode, ForwardHooks hooks, boolean guide, String action, Map<String, Double> criterion) {
-    public enum Mode { COMPUTE, REUSE }
+public record StepPlan(StepAction action, ForwardHooks hooks, boolean guide, Map<String, Double> criterion) {
 
+    public StepPlan {
+        if (action == StepAction.SKIPPED && hooks != ForwardHooks.NONE)
+            throw new IllegalArgumentException("a skipped step runs no modules: it takes no hooks");
+    }
+
+    /** Run the whole UNet. */
     public static StepPlan full(boolean guide) {
-        return new StepPlan(Mode.COMPUTE, ForwardHooks.NONE, guide, "full", Map.of());
+        return new StepPlan(StepAction.FULL, ForwardHooks.NONE, guide, Map.of());
     }
 
-    public StepPlan withAction(String a) {
-        return new StepPlan(mode, hooks, guide, a, criterion);
+    /** Run the whole UNet with hooks that observe (e.g. record a cache) but serve nothing. */
+    public static StepPlan full(ForwardHooks recording, boolean guide) {
+        return new StepPlan(StepAction.FULL, recording, guide, Map.of());
     }
 
-    public StepPlan withCriterion(Map<String, Double> c) {
-        return new StepPlan(mode, hooks, guide, action, c);
+    /** Run the UNet with some modules served by {@code serving}. */
+    public static StepPlan partial(ForwardHooks serving, boolean guide) {
+        return new StepPlan(StepAction.PARTIAL, serving, guide, Map.of());
+    }
+
+    /** No UNet call: reuse the previous raw output. */
+    public static StepPlan skip(boolean guide, Map<String, Double> criterion) {
+        return new StepPlan(StepAction.SKIPPED, ForwardHooks.NONE, guide, criterion);
     }
 }

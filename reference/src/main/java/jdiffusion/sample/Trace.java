@@ -20,11 +20,19 @@ import java.util.List;
 public record Trace(String model, String scheduler, String policy, int steps, long fullStepMacs, List<StepRecord> records) {
 
     public int unetCalls() {
-        return (int) records.stream().mapToInt(StepRecord::unetCalls).sum();
+        return records.stream().mapToInt(StepRecord::unetCalls).sum();
     }
 
     public long partialCalls() {
-        return records.stream().filter(r -> r.action().endsWith("partial")).count();
+        return count(StepAction.PARTIAL);
+    }
+
+    public long skippedSteps() {
+        return count(StepAction.SKIPPED);
+    }
+
+    private long count(StepAction a) {
+        return records.stream().filter(r -> r.action() == a).count();
     }
 
     public long totalMacs() {
@@ -44,17 +52,14 @@ public record Trace(String model, String scheduler, String policy, int steps, lo
     /** The computed/skipped pattern, one character per step: F full, P partial, S skipped, lower case at low resolution. */
     public String pattern() {
         StringBuilder sb = new StringBuilder();
-        for (StepRecord r : records) {
-            char ch = r.action().contains("skipped") ? 'S' : r.action().contains("partial") ? 'P' : 'F';
-            sb.append(r.action().startsWith("low-res") ? Character.toLowerCase(ch) : ch);
-        }
+        for (StepRecord r : records) sb.append(r.action().letter(r.lowRes()));
         return sb.toString();
     }
 
     public String summary() {
         return String.format("%s | %s | %d steps: %d full UNet calls, %d partial, %d skipped | MACs %.3g G (%.1f%% of full-step, %.2fx) | %.0f ms | pattern %s",
                 policy, scheduler, steps, unetCalls(), partialCalls(),
-                records.stream().filter(r -> r.action().contains("skipped")).count(),
+                skippedSteps(),
                 totalMacs() / 1e9, 100.0 * totalMacs() / Math.max(1, (double) fullStepMacs * steps), macSpeedup(), totalMs(), pattern());
     }
 
@@ -77,7 +82,7 @@ public record Trace(String model, String scheduler, String policy, int steps, lo
             ObjectNode s = steps.addObject();
             s.put("index", r.index());
             s.put("timestep", r.timestep());
-            s.put("action", r.action());
+            s.put("action", r.label());
             s.put("unet_calls", r.unetCalls());
             s.put("macs", r.macs());
             s.put("ms", r.ms());
