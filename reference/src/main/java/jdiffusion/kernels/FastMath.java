@@ -91,16 +91,6 @@ public final class FastMath {
      * boundary is boxed on the heap. Inside these small loops the vector functions always inline.
      */
 
-    /** a[i] = e^a[i] for i in [from, to); the last partial vector is masked. */
-    public static void expInPlace(float[] a, int from, int to) {
-        int i = from;
-        for (; i + S.length() <= to; i += S.length()) exp(FloatVector.fromArray(S, a, i)).intoArray(a, i);
-        if (i < to) {
-            VectorMask<Float> m = S.indexInRange(i, to);
-            exp(FloatVector.fromArray(S, a, i, m)).intoArray(a, i, m);
-        }
-    }
-
     /**
      * The softmax step of attention on a tile of {@code rows} rows of NR = 2 vectors: every entry becomes
      * 2^(entry − max[lane]) and sum[lane] receives the column sums (rows in ascending order).

@@ -48,11 +48,6 @@ public final class Gemm {
         gemm(par, m, n, k, MatA.of(a, aOff, lda), PackB.rowMajor(b, bOff, ldb), COut.matrix(c, cOff, ldc), Start.ACCUMULATE, null);
     }
 
-    /** C = A·B, or C += A·B when {@code accumulate}. */
-    public static void gemm(Parallel par, int m, int n, int k, MatA a, PackB b, COut c, boolean accumulate) {
-        gemm(par, m, n, k, a, b, c, accumulate ? Start.ACCUMULATE : Start.ZERO, null);
-    }
-
     /**
      * C = start + A·B for any operand sources (see the class comment), where start is C's contents, zero,
      * bias[row] or bias[column]. Starting from the bias inside the micro-kernel saves a pass that would

@@ -32,7 +32,6 @@ public final class Denoiser {
             throw new IllegalArgumentException("this model is conditional (UNet2DConditionModel): give conditioning (--cond or --class)");
         if (!unet.conditional() && cond != null)
             throw new IllegalArgumentException("this model is unconditional (UNet2DModel): it takes no conditioning");
-        int k = x.dim(0);
         Tensor in = guide ? Tensor.cat0(x, x) : x;
         Tensor context = cond == null ? null : guide ? Tensor.cat0(cond.uncond(), cond.cond()) : cond.cond();
         float[] ts = new float[in.dim(0)];

@@ -108,16 +108,8 @@ public final class Evaluator {
         return notes;
     }
 
-    public boolean hasLpips() {
-        return lpips != null;
-    }
-
     public boolean hasFd() {
         return real != null;
-    }
-
-    public boolean hasAccuracy() {
-        return classMap != null;
     }
 
     /** What FD is measured against. */

@@ -21,10 +21,6 @@ public record ModelFolder(Path dir, Path config, Path weights, String className)
             "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.safetensors.index.json",
             "model.safetensors", "model.safetensors.index.json");
 
-    public static boolean looksLikeModel(Path dir) {
-        return Files.isRegularFile(dir.resolve("config.json"));
-    }
-
     public static ModelFolder open(Path dir) {
         return open(dir, null);
     }
@@ -64,10 +60,6 @@ public record ModelFolder(Path dir, Path config, Path weights, String className)
         throw WeightsException.at(dir, null, "no safetensors weights found (looked for " + WEIGHT_NAMES
                 + (variant != null ? " with variant " + variant : "") + "; folder has " + present + ")"
                 + (bin ? ". Pickle checkpoints (.bin/.ckpt/.pt) are not read: convert them to safetensors" : ""));
-    }
-
-    public ConfigReader configReader() {
-        return ConfigReader.read(config);
     }
 
     public WeightStore openWeights() {
