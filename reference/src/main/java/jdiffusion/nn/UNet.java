@@ -139,72 +139,94 @@ public final class UNet {
         }
     }
 
+    /**
+     * What differs between UNet2DModel and UNet2DConditionModel when the blocks are built — diffusers'
+     * {@code get_down_block}/{@code get_up_block} choices: how many resnets a level has and what sits in a
+     * block's "attentions" (nothing, spatial self-attention, or a Transformer2DModel with cross-attention).
+     */
+    private interface BlockFactory {
+        /** layers_per_block of down level {@code level}. */
+        int layers(int level);
+
+        /** The mixer after resnet l of {@code down_blocks.i} (level i), or null when the block has none. */
+        SpatialMixer downAttention(Params at, int i, int channels);
+
+        /** The mixer after resnet l of {@code up_blocks.k} (mirroring down level {@code level}), or null. */
+        SpatialMixer upAttention(Params at, int k, int level, int channels);
+
+        /** The mid block's attentions (empty when the config has none). */
+        List<SpatialMixer> midAttentions(Params at, int channels);
+    }
+
+    /** The numbers every UNet layout shares (the config keys of both classes). */
+    private record Layout(Kind kind, int[] channels, int inChannels, int outChannels, int sampleSize, int crossAttentionDim,
+                          int timeEmbeddingDim, int groups, double eps, int convInKernel, int convOutKernel,
+                          int downsamplePadding, double midScale, int freqShift, boolean flipSinToCos, boolean centerInputSample) {
+    }
+
     static UNet build2D(UNet2DConfig cfg, Params p, long params) {
-        int[] ch = cfg.blockOutChannels();
-        int levels = ch.length, temb = cfg.timeEmbeddingDim(), groups = cfg.normNumGroups();
-        double eps = cfg.normEps();
-        Conv2d convIn = Conv2d.load(p.at("conv_in"), cfg.inChannels(), ch[0], 3, 1, 1);
-        TimestepEmbedding te = TimestepEmbedding.load(p.at("time_embedding"), ch[0], temb);
-        List<DownBlock> down = new ArrayList<>();
-        int out = ch[0];
-        for (int i = 0; i < levels; i++) {
-            int in = out;
-            out = ch[i];
-            Params bp = p.at("down_blocks", i);
-            List<ResnetBlock2D> resnets = new ArrayList<>();
-            List<SpatialMixer> attns = new ArrayList<>();
-            boolean attn = cfg.downBlockTypes().get(i).equals("AttnDownBlock2D");
-            int headDim = cfg.attentionHeadDim() != null ? cfg.attentionHeadDim() : out;
-            for (int l = 0; l < cfg.layersPerBlock(); l++) {
-                resnets.add(ResnetBlock2D.load(bp.at("resnets", l), l == 0 ? in : out, out, temb, groups, eps, 1.0));
-                if (attn) attns.add(Attention.loadSpatial(bp.at("attentions", l), out, headDim, groups, eps, 1.0));
-            }
-            Downsample2D ds = i < levels - 1 ? Downsample2D.load(bp.at("downsamplers", 0), out, cfg.downsamplePadding()) : null;
-            down.add(new DownBlock(bp.path(), i, resnets, attns, ds));
-        }
-        Params mp = p.at("mid_block");
-        int c = ch[levels - 1];
-        double midScale = cfg.midBlockScaleFactor();
+        int groups = cfg.normNumGroups();
         int attnGroups = cfg.attnNormNumGroups() != null ? cfg.attnNormNumGroups() : groups;
-        int midHeadDim = cfg.attentionHeadDim() != null ? cfg.attentionHeadDim() : c;
-        MidBlock mid = new MidBlock(
-                List.of(ResnetBlock2D.load(mp.at("resnets", 0), c, c, temb, groups, eps, midScale),
-                        ResnetBlock2D.load(mp.at("resnets", 1), c, c, temb, groups, eps, midScale)),
-                cfg.addAttention() ? List.of(Attention.loadSpatial(mp.at("attentions", 0), c, midHeadDim, attnGroups, eps, midScale)) : List.of());
-        List<UpBlock> up = new ArrayList<>();
-        out = ch[levels - 1];
-        for (int k = 0; k < levels; k++) {
-            int prev = out;
-            out = ch[levels - 1 - k];
-            int in = ch[Math.max(levels - 2 - k, 0)];
-            Params bp = p.at("up_blocks", k);
-            boolean attn = cfg.upBlockTypes().get(k).equals("AttnUpBlock2D");
-            int headDim = cfg.attentionHeadDim() != null ? cfg.attentionHeadDim() : out;
-            List<ResnetBlock2D> resnets = new ArrayList<>();
-            List<SpatialMixer> attns = new ArrayList<>();
-            int layers = cfg.layersPerBlock() + 1;
-            for (int l = 0; l < layers; l++) {
-                int skip = l == layers - 1 ? in : out;
-                int rin = l == 0 ? prev : out;
-                resnets.add(ResnetBlock2D.load(bp.at("resnets", l), rin + skip, out, temb, groups, eps, 1.0));
-                if (attn) attns.add(Attention.loadSpatial(bp.at("attentions", l), out, headDim, groups, eps, 1.0));
+        double eps = cfg.normEps(), midScale = cfg.midBlockScaleFactor();
+        Layout layout = new Layout(Kind.UNET_2D, cfg.blockOutChannels(), cfg.inChannels(), cfg.outChannels(), cfg.sampleSize(), -1,
+                cfg.timeEmbeddingDim(), groups, eps, 3, 3, cfg.downsamplePadding(), midScale,
+                cfg.freqShift(), cfg.flipSinToCos(), cfg.centerInputSample());
+        // attention_head_dim null = one head over all channels
+        java.util.function.IntUnaryOperator headDim = ch -> cfg.attentionHeadDim() != null ? cfg.attentionHeadDim() : ch;
+        return build(layout, p, params, new BlockFactory() {
+            public int layers(int level) {
+                return cfg.layersPerBlock();
             }
-            Upsample2D us = k < levels - 1 ? Upsample2D.load(bp.at("upsamplers", 0), out) : null;
-            up.add(new UpBlock(bp.path(), levels - 1 - k, resnets, attns, us));
-        }
-        GroupNorm normOut = GroupNorm.load(p.at("conv_norm_out"), groups, ch[0], eps);
-        Conv2d convOut = Conv2d.load(p.at("conv_out"), ch[0], cfg.outChannels(), 3, 1, 1);
-        return new UNet(Kind.UNET_2D, cfg.inChannels(), cfg.outChannels(), cfg.sampleSize(), -1, ch[0], cfg.freqShift(),
-                cfg.flipSinToCos(), cfg.centerInputSample(), convIn, te, down, mid, up, normOut, convOut, params);
+
+            public SpatialMixer downAttention(Params at, int i, int ch) {
+                return cfg.downBlockTypes().get(i).equals("AttnDownBlock2D") ? Attention.loadSpatial(at, ch, headDim.applyAsInt(ch), groups, eps, 1.0) : null;
+            }
+
+            public SpatialMixer upAttention(Params at, int k, int level, int ch) {
+                return cfg.upBlockTypes().get(k).equals("AttnUpBlock2D") ? Attention.loadSpatial(at, ch, headDim.applyAsInt(ch), groups, eps, 1.0) : null;
+            }
+
+            public List<SpatialMixer> midAttentions(Params at, int ch) {
+                return cfg.addAttention() ? List.of(Attention.loadSpatial(at.at("attentions", 0), ch, headDim.applyAsInt(ch), attnGroups, eps, midScale)) : List.of();
+            }
+        });
     }
 
     static UNet build2DCondition(UNet2DConditionConfig cfg, Params p, long params) {
-        int[] ch = cfg.blockOutChannels();
-        int levels = ch.length, temb = cfg.timeEmbeddingDim(), groups = cfg.normNumGroups();
-        double eps = cfg.normEps();
+        int groups = cfg.normNumGroups();
         boolean linear = cfg.useLinearProjection();
-        int kIn = cfg.convInKernel(), kOut = cfg.convOutKernel();
-        Conv2d convIn = Conv2d.load(p.at("conv_in"), cfg.inChannels(), ch[0], kIn, 1, (kIn - 1) / 2);
+        Layout layout = new Layout(Kind.UNET_2D_CONDITION, cfg.blockOutChannels(), cfg.inChannels(), cfg.outChannels(), cfg.sampleSize(),
+                cfg.crossAttentionDim()[0], cfg.timeEmbeddingDim(), groups, cfg.normEps(), cfg.convInKernel(), cfg.convOutKernel(),
+                cfg.downsamplePadding(), cfg.midBlockScaleFactor(), cfg.freqShift(), cfg.flipSinToCos(), cfg.centerInputSample());
+        return build(layout, p, params, new BlockFactory() {
+            public int layers(int level) {
+                return cfg.layersPerBlock()[level];
+            }
+
+            private SpatialMixer transformer(Params at, int level, int ch) {
+                return Transformer2DModel.load(at, ch, cfg.heads()[level], cfg.crossAttentionDim()[level], cfg.transformerLayers()[level], groups, linear);
+            }
+
+            public SpatialMixer downAttention(Params at, int i, int ch) {
+                return cfg.downBlockTypes().get(i).equals("CrossAttnDownBlock2D") ? transformer(at, i, ch) : null;
+            }
+
+            public SpatialMixer upAttention(Params at, int k, int level, int ch) {
+                return cfg.upBlockTypes().get(k).equals("CrossAttnUpBlock2D") ? transformer(at, level, ch) : null;
+            }
+
+            public List<SpatialMixer> midAttentions(Params at, int ch) {
+                return List.of(transformer(at.at("attentions", 0), cfg.blockOutChannels().length - 1, ch));
+            }
+        });
+    }
+
+    /** The one UNet builder: conv_in, time embedding, down/mid/up blocks and the output head, blocks from {@code f}. */
+    private static UNet build(Layout g, Params p, long params, BlockFactory f) {
+        int[] ch = g.channels();
+        int levels = ch.length, temb = g.timeEmbeddingDim(), groups = g.groups();
+        double eps = g.eps();
+        Conv2d convIn = Conv2d.load(p.at("conv_in"), g.inChannels(), ch[0], g.convInKernel(), 1, (g.convInKernel() - 1) / 2);
         TimestepEmbedding te = TimestepEmbedding.load(p.at("time_embedding"), ch[0], temb);
         List<DownBlock> down = new ArrayList<>();
         int out = ch[0];
@@ -212,25 +234,22 @@ public final class UNet {
             int in = out;
             out = ch[i];
             Params bp = p.at("down_blocks", i);
-            boolean cross = cfg.downBlockTypes().get(i).equals("CrossAttnDownBlock2D");
             List<ResnetBlock2D> resnets = new ArrayList<>();
             List<SpatialMixer> attns = new ArrayList<>();
-            for (int l = 0; l < cfg.layersPerBlock()[i]; l++) {
+            for (int l = 0; l < f.layers(i); l++) {
                 resnets.add(ResnetBlock2D.load(bp.at("resnets", l), l == 0 ? in : out, out, temb, groups, eps, 1.0));
-                if (cross) attns.add(Transformer2DModel.load(bp.at("attentions", l), out, cfg.heads()[i],
-                        cfg.crossAttentionDim()[i], cfg.transformerLayers()[i], groups, linear));
+                SpatialMixer a = f.downAttention(bp.at("attentions", l), i, out);
+                if (a != null) attns.add(a);
             }
-            Downsample2D ds = i < levels - 1 ? Downsample2D.load(bp.at("downsamplers", 0), out, cfg.downsamplePadding()) : null;
+            Downsample2D ds = i < levels - 1 ? Downsample2D.load(bp.at("downsamplers", 0), out, g.downsamplePadding()) : null;
             down.add(new DownBlock(bp.path(), i, resnets, attns, ds));
         }
         Params mp = p.at("mid_block");
         int c = ch[levels - 1];
-        double midScale = cfg.midBlockScaleFactor();
         MidBlock mid = new MidBlock(
-                List.of(ResnetBlock2D.load(mp.at("resnets", 0), c, c, temb, groups, eps, midScale),
-                        ResnetBlock2D.load(mp.at("resnets", 1), c, c, temb, groups, eps, midScale)),
-                List.of(Transformer2DModel.load(mp.at("attentions", 0), c, cfg.heads()[levels - 1],
-                        cfg.crossAttentionDim()[levels - 1], cfg.transformerLayers()[levels - 1], groups, linear)));
+                List.of(ResnetBlock2D.load(mp.at("resnets", 0), c, c, temb, groups, eps, g.midScale()),
+                        ResnetBlock2D.load(mp.at("resnets", 1), c, c, temb, groups, eps, g.midScale())),
+                f.midAttentions(mp, c));
         List<UpBlock> up = new ArrayList<>();
         out = ch[levels - 1];
         for (int k = 0; k < levels; k++) {
@@ -239,25 +258,23 @@ public final class UNet {
             out = ch[level];
             int in = ch[Math.max(level - 1, 0)];
             Params bp = p.at("up_blocks", k);
-            boolean cross = cfg.upBlockTypes().get(k).equals("CrossAttnUpBlock2D");
             List<ResnetBlock2D> resnets = new ArrayList<>();
             List<SpatialMixer> attns = new ArrayList<>();
-            int layers = cfg.layersPerBlock()[level] + 1;
+            int layers = f.layers(level) + 1;
             for (int l = 0; l < layers; l++) {
                 int skip = l == layers - 1 ? in : out;
                 int rin = l == 0 ? prev : out;
                 resnets.add(ResnetBlock2D.load(bp.at("resnets", l), rin + skip, out, temb, groups, eps, 1.0));
-                if (cross) attns.add(Transformer2DModel.load(bp.at("attentions", l), out, cfg.heads()[level],
-                        cfg.crossAttentionDim()[level], cfg.transformerLayers()[level], groups, linear));
+                SpatialMixer a = f.upAttention(bp.at("attentions", l), k, level, out);
+                if (a != null) attns.add(a);
             }
             Upsample2D us = k < levels - 1 ? Upsample2D.load(bp.at("upsamplers", 0), out) : null;
             up.add(new UpBlock(bp.path(), level, resnets, attns, us));
         }
         GroupNorm normOut = GroupNorm.load(p.at("conv_norm_out"), groups, ch[0], eps);
-        Conv2d convOut = Conv2d.load(p.at("conv_out"), ch[0], cfg.outChannels(), kOut, 1, (kOut - 1) / 2);
-        return new UNet(Kind.UNET_2D_CONDITION, cfg.inChannels(), cfg.outChannels(), cfg.sampleSize(),
-                cfg.crossAttentionDim()[0], ch[0], cfg.freqShift(), cfg.flipSinToCos(), cfg.centerInputSample(),
-                convIn, te, down, mid, up, normOut, convOut, params);
+        Conv2d convOut = Conv2d.load(p.at("conv_out"), ch[0], g.outChannels(), g.convOutKernel(), 1, (g.convOutKernel() - 1) / 2);
+        return new UNet(g.kind(), g.inChannels(), g.outChannels(), g.sampleSize(), g.crossAttentionDim(), ch[0], g.freqShift(),
+                g.flipSinToCos(), g.centerInputSample(), convIn, te, down, mid, up, normOut, convOut, params);
     }
 
     /**
