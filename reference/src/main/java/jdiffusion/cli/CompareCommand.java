@@ -1,11 +1,13 @@
 package jdiffusion.cli;
 
+import jdiffusion.image.Images;
+
 import jdiffusion.kernels.Backend;
 import jdiffusion.metrics.ImageMetrics;
 import jdiffusion.metrics.Lpips;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Generation;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.StepPolicy;
@@ -30,15 +32,6 @@ import java.util.concurrent.Callable;
                 "UNet calls, MACs, wall time, speedup, PSNR, SSIM (and LPIPS with --lpips DIR).",
                 "Writes a side-by-side PNG with a strip per run showing which steps ran the UNet."})
 public final class CompareCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Pipeline or UNet folder (default: the bundled model).")
-    Path model;
-
-    @Option(names = "--steps", defaultValue = "50", description = "Inference steps (default 50).")
-    int steps;
-
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the shared initial noise.")
-    long seed;
-
     @Option(names = "--num-images", defaultValue = "8", description = "Images per run (default 8).")
     int numImages;
 
@@ -58,37 +51,24 @@ public final class CompareCommand implements Callable<Integer> {
     Path trace;
 
     @Mixin
-    SchedulerOptions schedulerOptions;
-
-    @Mixin
-    ConditioningOptions conditioningOptions;
-
-    @Mixin
-    AccelOptions accelOptions;
-
-    @Mixin
-    BackendOptions backendOptions;
+    SamplingOptions sampling;
 
     @Override
     public Integer call() {
-        Checks.atLeast("--steps", steps, 1);
         Checks.atLeast("--num-images", numImages, 1);
         if (batch != null) Checks.atLeast("--batch", batch, 1);
-        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model), backendOptions.weightPrecision());
-        Backend backend = backendOptions.create();
-        Conditioning all = conditioningOptions.resolve(p, Math.max(1, numImages));
-        Scheduler proto = schedulerOptions.create(p.schedulerConfig());
-        Generation.Settings settings = new Generation.Settings(numImages, batch == null ? numImages : batch, steps, seed);
-        NoiseSource policyRng = new NoiseSource(seed).fork("policy");
-        StepPolicy probe = accelOptions.policy(p, policyRng, steps);
+        Pipeline p = sampling.load();
+        Backend backend = sampling.backend();
+        Conditioning all = sampling.conditioning(p, Math.max(1, numImages));
+        Schedulers.Resolved sched = sampling.scheduler(p);
+        Generation.Settings settings = new Generation.Settings(numImages, batch == null ? numImages : batch, sampling.steps(), sampling.seed());
+        StepPolicy probe = sampling.policyPerBatch(p).apply(0);
         if (probe == StepPolicy.NONE) throw new IllegalArgumentException("compare needs an acceleration to compare with: give --accel METHOD");
-        warmUp(p, backend, all, proto, settings.batch());
+        warmUp(p, backend, all, sched, settings.batch());
         System.err.println("full-step run:");
-        Generation full = Generation.run(p, () -> Schedulers.create(proto.config(), schedulerOptions.eta), backend, all, settings,
-                b -> StepPolicy.NONE, Progress.console());
+        Generation full = Generation.run(p, sched::create, backend, all, settings, b -> StepPolicy.NONE, Progress.console());
         System.err.println("accelerated run: " + probe.describe());
-        Generation fast = Generation.run(p, () -> Schedulers.create(proto.config(), schedulerOptions.eta), backend, all, settings,
-                b -> accelOptions.policy(p, policyRng.fork("batch-" + b), steps), Progress.console());
+        Generation fast = Generation.run(p, sched::create, backend, all, settings, sampling.policyPerBatch(p), Progress.console());
         if (trace != null) fast.traces().getFirst().writeJson(trace);
 
         double psnr = ImageMetrics.psnr(fast.images(), full.images()), ssim = ImageMetrics.ssim(fast.images(), full.images());
@@ -111,12 +91,12 @@ public final class CompareCommand implements Callable<Integer> {
      * two), so that JIT compilation (seconds for the vector kernels) does not count against the
      * full-step run, which goes first.
      */
-    private void warmUp(Pipeline p, Backend backend, Conditioning all, Scheduler proto, int batchSize) {
+    private void warmUp(Pipeline p, Backend backend, Conditioning all, Schedulers.Resolved sched, int batchSize) {
         long end = System.nanoTime() + (long) (warmupSeconds * 1e9);
-        var settings = new Generation.Settings(batchSize, batchSize, 1, seed);
+        var settings = new Generation.Settings(batchSize, batchSize, 1, sampling.seed());
         Conditioning c = all == null ? null : all.slice(0, batchSize);
         for (int i = 0; i < 2 || System.nanoTime() < end; i++)
-            Generation.run(p, () -> Schedulers.create(proto.config(), 0), backend, c, settings, b -> StepPolicy.NONE, Progress.NONE);
+            Generation.run(p, sched::create, backend, c, settings, b -> StepPolicy.NONE, Progress.NONE);
     }
 
     private static String row(String name, Generation g, Generation ref, double psnr, double ssim, Double lp) {

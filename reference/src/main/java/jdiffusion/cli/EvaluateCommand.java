@@ -13,18 +13,16 @@ import jdiffusion.sample.Generation;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.StepPolicy;
-import jdiffusion.schedule.Scheduler;
 import jdiffusion.schedule.Schedulers;
-import jdiffusion.sweep.PolicySpec;
+import jdiffusion.accel.PolicySpec;
 import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.AtomicFiles;
 import jdiffusion.weights.SafeTensorsFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,13 +79,78 @@ public final class EvaluateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** What real data FD is measured against: N test images (null without the data set) and the full test set's statistics. */
+    private record RealData(FrechetDistance.Stats firstN, FrechetDistance.Stats fullTest) {
+    }
+
+    /** The images of one evaluated setting, with the class each was generated for (null when unconditional). */
+    private record Samples(Generation generation, int[] classes) {
+    }
+
     @Override
     public Integer call() {
+        checkArguments();
+        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
+        Path clfDir = classifierFor(p);
+        Backend backend = backendOptions.create();
+        FashionClassifier clf = FashionClassifier.load(clfDir);
+        Schedulers.Resolved sched = SchedulerOptions.resolve(scheduler, p.schedulerConfig(), 0);
+        ObjectNode root = new ObjectMapper().createObjectNode();
+        root.put("model", p.name());
+        root.put("command", "./jdiffusion " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        root.put("images", numImages);
+        root.put("steps", steps);
+        root.put("scheduler", scheduler);
+        root.put("seed", seed);
+        System.err.printf("evaluate: %s, %s %d steps, %d images per setting, classifier %s (test accuracy %s)%n", p.name(), scheduler, steps, numImages,
+                clfDir, Double.isNaN(clf.testAccuracy()) ? "?" : String.format(Locale.ROOT, "%.4f", clf.testAccuracy()));
+        RealData real = measureRealData(clf, clfDir, backend, root);
+
+        ArrayNode results = root.putArray("results");
+        boolean conditional = p.unet().conditional();
+        List<Double> gs = conditional ? (guidance != null ? guidance : List.of(1.0, 3.0, 5.0)) : java.util.Collections.singletonList((Double) null);
+        System.out.println(String.format("%-10s %14s %18s %10s  %s", "guidance", "FD vs N test", "FD vs test stats", "accuracy", "per-class accuracy"));
+        for (Double g : gs) {
+            long t0 = System.nanoTime();
+            Samples s = generate(p, sched, backend, g);
+            ObjectNode r = results.addObject();
+            if (g != null) r.put("guidance", g);
+            FrechetDistance.Stats gen = FrechetDistance.Stats.of(clf.features(backend, s.generation().images(), 250));
+            Double fdN = real.firstN() == null ? null : FrechetDistance.between(gen, real.firstN());
+            double fdAll = FrechetDistance.between(gen, real.fullTest());
+            if (fdN != null) r.put("fd_vs_test_n", fdN);
+            r.put("fd_vs_test_stats", fdAll);
+            r.put("seconds", (System.nanoTime() - t0) / 1e9);
+            r.put("macs_per_image", (double) s.generation().totalMacs() / numImages);
+            Double acc = null;
+            String perClass = "";
+            if (conditional) {
+                acc = classAccuracy(clf, backend, p.classes(), s, r);
+                StringBuilder sb = new StringBuilder();
+                r.get("accuracy_per_class").properties().forEach(e -> sb.append(String.format(Locale.ROOT, "%s %.2f  ", e.getKey(), e.getValue().asDouble())));
+                perClass = sb.toString().trim();
+            }
+            System.out.println(String.format(Locale.ROOT, "%-10s %14s %18.3f %10s  %s", g == null ? "-" : PolicySpec.num(g),
+                    fdN == null ? "-" : String.format(Locale.ROOT, "%.3f", fdN), fdAll, acc == null ? "-" : String.format(Locale.ROOT, "%.4f", acc), perClass));
+        }
+        if (out != null) {
+            AtomicFiles.write(out, o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, root));
+            System.out.println("wrote " + out);
+        }
+        return 0;
+    }
+
+    /** Step 1: the options, and the output path, before anything is computed. */
+    private void checkArguments() {
         Checks.atLeast("--num-images", numImages, 2);
         Checks.atLeast("--steps", steps, 1);
         Checks.atLeast("--batch", batch, 1);
         if (numImages > 5000) throw new IllegalArgumentException("--num-images is at most 5000 (the real-vs-real baseline uses two disjoint halves of the 10 000 test images)");
-        Pipeline p = Pipeline.load(GenerateCommand.resolveModel(model), backendOptions.weightPrecision());
+        if (out != null) AtomicFiles.checkWritable(out, "--out");
+    }
+
+    /** Step 2: the classifier folder, and whether this model's images and conditioning are ones evaluate can judge. */
+    private Path classifierFor(Pipeline p) {
         Path clfDir = classifier != null ? classifier : SweepCommand.defaultClassifier(p);
         if (!Files.isRegularFile(clfDir.resolve("config.json")))
             throw new IllegalArgumentException("evaluate needs the Fashion-MNIST classifier: none at " + clfDir + " (pass --classifier DIR)");
@@ -95,123 +158,88 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (shape[0] != 1 || shape[1] != 32 || shape[2] != 32)
             throw new IllegalArgumentException(p.name() + " makes " + shape[0] + "×" + shape[1] + "×" + shape[2] + " images; the Fashion-MNIST classifier reads 1×32×32");
         boolean conditional = p.unet().conditional();
-        ClassEmbeddings ce = p.classes();
-        if (conditional && ce == null) throw new IllegalArgumentException(p.name() + " is conditional without class embeddings: evaluate handles class-conditional models");
+        if (conditional && p.classes() == null) throw new IllegalArgumentException(p.name() + " is conditional without class embeddings: evaluate handles class-conditional models");
         if (!conditional && guidance != null) throw new IllegalArgumentException(p.name() + " is unconditional: --guidance does not apply");
-        Backend backend = backendOptions.create();
-        FashionClassifier clf = FashionClassifier.load(clfDir);
-        Scheduler proto = SchedulerOptions.create(scheduler, p.schedulerConfig(), 0);
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode root = json.createObjectNode();
-        root.put("model", p.name());
-        root.put("command", "./jdiffusion " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
-        root.put("images", numImages);
-        root.put("steps", steps);
-        root.put("scheduler", scheduler);
-        root.put("seed", seed);
+        return clfDir;
+    }
 
-        // real data: two disjoint halves of the test set, N images each (or the shipped statistics)
+    /**
+     * Step 3: real data. Two disjoint halves of the test set, N images each, give the real-vs-real FD (the
+     * floor at this N) and the classifier's accuracy; without the data set, the shipped statistics only.
+     */
+    private RealData measureRealData(FashionClassifier clf, Path clfDir, Backend backend, ObjectNode root) {
         Path data = FashionMnist.locate(fmnist);
-        FrechetDistance.Stats realA = null, fullTest = null;
+        FrechetDistance.Stats fullTest = null;
         Path statsFile = clfDir.resolve("test_feature_stats.safetensors");
         if (Files.isRegularFile(statsFile)) {
             try (SafeTensorsFile f = SafeTensorsFile.open(statsFile)) {
                 fullTest = FrechetDistance.Stats.of(f.floats("mu"), f.floats("sigma"));
             }
         }
-        System.err.printf("evaluate: %s, %s %d steps, %d images per setting, classifier %s (test accuracy %s)%n", p.name(), scheduler, steps, numImages,
-                clfDir, Double.isNaN(clf.testAccuracy()) ? "?" : String.format(Locale.ROOT, "%.4f", clf.testAccuracy()));
-        if (data != null) {
-            FashionMnist.Split test = FashionMnist.test(data, 10_000);
-            Tensor a = test.images().slice0(0, numImages), b = test.images().slice0(5000, numImages);
-            double[][] fa = clf.features(backend, a, 250), fb = clf.features(backend, b, 250);
-            realA = FrechetDistance.Stats.of(fa);
-            double base = FrechetDistance.between(realA, FrechetDistance.Stats.of(fb));
-            if (fullTest == null) fullTest = FrechetDistance.Stats.of(clf.features(backend, test.images(), 500));
-            int[] pred = clf.run(backend, a).predictions();
-            int ok = 0;
-            for (int i = 0; i < numImages; i++) if (pred[i] == test.labels()[i]) ok++;
-            root.put("real_vs_real_fd", base);
-            root.put("real_fd_vs_test_stats", FrechetDistance.between(FrechetDistance.Stats.of(fb), fullTest));
-            root.put("classifier_accuracy_on_real", (double) ok / numImages);
-            System.out.printf(Locale.ROOT, "real vs real (test[0:%d] vs test[5000:%d]): FD %.3f; test[5000:] vs all-test statistics: FD %.3f; classifier accuracy on test[0:%d]: %.4f%n",
-                    numImages, 5000 + numImages, base, root.get("real_fd_vs_test_stats").asDouble(), numImages, (double) ok / numImages);
-        } else {
+        if (data == null) {
             System.err.println("note: no Fashion-MNIST test data (" + FashionMnist.DEBIAN_DIR + " or --fmnist DIR): FD against the shipped "
                     + statsFile.getFileName() + " only, no real-vs-real baseline");
             if (fullTest == null) throw new IllegalArgumentException("neither the Fashion-MNIST test data nor " + statsFile + " is available: no reference for FD");
+            return new RealData(null, fullTest);
         }
+        FashionMnist.Split test = FashionMnist.test(data, 10_000);
+        Tensor a = test.images().slice0(0, numImages), b = test.images().slice0(5000, numImages);
+        FrechetDistance.Stats realA = FrechetDistance.Stats.of(clf.features(backend, a, 250));
+        FrechetDistance.Stats realB = FrechetDistance.Stats.of(clf.features(backend, b, 250));
+        double base = FrechetDistance.between(realA, realB);
+        if (fullTest == null) fullTest = FrechetDistance.Stats.of(clf.features(backend, test.images(), 500));
+        int[] pred = clf.run(backend, a).predictions();
+        int ok = 0;
+        for (int i = 0; i < numImages; i++) if (pred[i] == test.labels()[i]) ok++;
+        double vsStats = FrechetDistance.between(realB, fullTest);
+        root.put("real_vs_real_fd", base);
+        root.put("real_fd_vs_test_stats", vsStats);
+        root.put("classifier_accuracy_on_real", (double) ok / numImages);
+        System.out.printf(Locale.ROOT, "real vs real (test[0:%d] vs test[5000:%d]): FD %.3f; test[5000:] vs all-test statistics: FD %.3f; classifier accuracy on test[0:%d]: %.4f%n",
+                numImages, 5000 + numImages, base, vsStats, numImages, (double) ok / numImages);
+        return new RealData(realA, fullTest);
+    }
 
-        ArrayNode settings = root.putArray("results");
-        List<Double> gs = conditional ? (guidance != null ? guidance : List.of(1.0, 3.0, 5.0)) : java.util.Collections.singletonList((Double) null);
-        System.out.println(String.format("%-10s %14s %18s %10s  %s", "guidance", "FD vs N test", "FD vs test stats", "accuracy", "per-class accuracy"));
-        for (Double g : gs) {
-            Conditioning cond = null;
-            int[] classes = null;
-            if (conditional) {
-                classes = new int[numImages];
-                for (int k = 0; k < numImages; k++) classes[k] = k % ce.classNames().size();
-                cond = ce.condition(classes, g);
-            }
-            long t0 = System.nanoTime();
-            String label = g == null ? "unconditional" : "guidance " + PolicySpec.num(g);
-            Generation gen = Generation.run(p, () -> Schedulers.create(proto.config(), 0), backend, cond,
-                    new Generation.Settings(numImages, batch, steps, seed), b -> policy(p, b), batches(label, numImages, batch));
-            double[][] feats = clf.features(backend, gen.images(), 250);
-            FrechetDistance.Stats gen1 = FrechetDistance.Stats.of(feats);
-            Double fdN = realA == null ? null : FrechetDistance.between(gen1, realA);
-            double fdAll = FrechetDistance.between(gen1, fullTest);
-            ObjectNode r = settings.addObject();
-            if (g != null) r.put("guidance", g);
-            if (fdN != null) r.put("fd_vs_test_n", fdN);
-            r.put("fd_vs_test_stats", fdAll);
-            r.put("seconds", (System.nanoTime() - t0) / 1e9);
-            r.put("macs_per_image", (double) gen.totalMacs() / numImages);
-            String perClass = "";
-            Double acc = null;
-            if (conditional) {
-                int[] pred = clf.run(backend, gen.images()).predictions();
-                int n = ce.classNames().size();
-                int[] hit = new int[n], tot = new int[n];
-                int ok = 0;
-                for (int i = 0; i < numImages; i++) {
-                    int want = clf.classNames().indexOf(ce.classNames().get(classes[i]));
-                    if (want < 0) want = classes[i];
-                    tot[classes[i]]++;
-                    if (pred[i] == want) {
-                        ok++;
-                        hit[classes[i]]++;
-                    }
-                }
-                acc = (double) ok / numImages;
-                r.put("accuracy", acc);
-                ObjectNode pc = r.putObject("accuracy_per_class");
-                StringBuilder sb = new StringBuilder();
-                for (int c = 0; c < n; c++) {
-                    double a = tot[c] == 0 ? Double.NaN : (double) hit[c] / tot[c];
-                    pc.put(ce.classNames().get(c), a);
-                    sb.append(String.format(Locale.ROOT, "%s %.2f  ", ce.classNames().get(c), a));
-                }
-                perClass = sb.toString().trim();
-            }
-            System.out.println(String.format(Locale.ROOT, "%-10s %14s %18.3f %10s  %s", g == null ? "-" : PolicySpec.num(g),
-                    fdN == null ? "-" : String.format(Locale.ROOT, "%.3f", fdN), fdAll, acc == null ? "-" : String.format(Locale.ROOT, "%.4f", acc), perClass));
+    /** Step 4: N images at guidance g (null: unconditional); image k is generated for class k mod (number of classes). */
+    private Samples generate(Pipeline p, Schedulers.Resolved sched, Backend backend, Double g) {
+        Conditioning cond = null;
+        int[] classes = null;
+        if (p.unet().conditional()) {
+            classes = new int[numImages];
+            for (int k = 0; k < numImages; k++) classes[k] = k % p.classes().classNames().size();
+            cond = p.classes().condition(classes, g);
         }
-        if (out != null) {
-            try {
-                Path parent = out.toAbsolutePath().getParent();
-                if (parent != null) Files.createDirectories(parent);
-                json.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), root);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+        String label = g == null ? "unconditional" : "guidance " + PolicySpec.num(g);
+        Generation gen = Generation.run(p, sched::create, backend, cond, new Generation.Settings(numImages, batch, steps, seed),
+                b -> policy(p, b), batches(label, numImages, batch));
+        return new Samples(gen, classes);
+    }
+
+    /** Step 5: the classifier's accuracy on the samples, overall (returned) and per class (into {@code r}). */
+    private Double classAccuracy(FashionClassifier clf, Backend backend, ClassEmbeddings ce, Samples s, ObjectNode r) {
+        int[] pred = clf.run(backend, s.generation().images()).predictions();
+        int n = ce.classNames().size();
+        int[] hit = new int[n], tot = new int[n];
+        int ok = 0;
+        for (int i = 0; i < numImages; i++) {
+            int c = s.classes()[i];
+            int want = clf.classNames().indexOf(ce.classNames().get(c));
+            if (want < 0) want = c;
+            tot[c]++;
+            if (pred[i] == want) {
+                ok++;
+                hit[c]++;
             }
-            System.out.println("wrote " + out);
         }
-        return 0;
+        double acc = (double) ok / numImages;
+        r.put("accuracy", acc);
+        ObjectNode pc = r.putObject("accuracy_per_class");
+        for (int c = 0; c < n; c++) pc.put(ce.classNames().get(c), tot[c] == 0 ? Double.NaN : (double) hit[c] / tot[c]);
+        return acc;
     }
 
     private StepPolicy policy(Pipeline p, int batchIndex) {
-        return accelOptions.policy(p, new jdiffusion.sample.NoiseSource(seed).fork("policy").fork("batch-" + batchIndex), steps);
+        return accelOptions.policy(p, new jdiffusion.tensor.NoiseSource(seed).fork("policy").fork("batch-" + batchIndex), steps);
     }
 
     /** One line per finished batch with an ETA. */

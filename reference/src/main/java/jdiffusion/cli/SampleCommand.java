@@ -3,7 +3,7 @@ package jdiffusion.cli;
 import jdiffusion.kernels.Backend;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Denoiser;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.Sampler;
@@ -25,40 +25,23 @@ import java.util.concurrent.Callable;
                 "Input: --noise FILE with key x_T (already multiplied by the scheduler's init_noise_sigma).",
                 "Output keys: x_T, x.<i> (latent after step i), out (final latent), unet_calls, computed (1 where the UNet ran fully)."})
 public final class SampleCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "A diffusers pipeline folder or UNet folder.")
-    Path model;
-
-    @Option(names = "--steps", required = true, description = "Number of inference steps.")
-    int steps;
-
     @Option(names = "--noise", required = true, description = "safetensors with x_T.")
     Path noise;
 
     @Option(names = "--output", required = true, description = "safetensors file for the trajectory.")
     Path output;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the per-step noise stochastic samplers draw (DDPM, DDIM η > 0).")
-    long seed;
-
     @Option(names = "--trace", description = "Write the run's trace (per step: timestep, action, MACs, ms) as JSON.")
     Path trace;
 
     @Mixin
-    SchedulerOptions schedulerOptions;
-
-    @Mixin
-    ConditioningOptions conditioningOptions;
-
-    @Mixin
-    AccelOptions accelOptions;
-
-    @Mixin
-    BackendOptions backendOptions;
+    SamplingOptions sampling;
 
     @Override
     public Integer call() {
-        Checks.atLeast("--steps", steps, 1);
-        Pipeline p = Pipeline.load(model, backendOptions.weightPrecision());
+        if (sampling.model == null) throw new IllegalArgumentException("sample needs --model DIR (a diffusers pipeline or UNet folder)");
+        Pipeline p = sampling.load();
+        int steps = sampling.steps();
         Tensor xT;
         try (SafeTensorsFile f = SafeTensorsFile.open(noise)) {
             xT = Tensors.require(f, "x_T");
@@ -66,11 +49,11 @@ public final class SampleCommand implements Callable<Integer> {
         int[] expected = p.latentShape(xT.dim(0));
         if (xT.rank() != 4 || xT.dim(1) != expected[1])
             throw new IllegalArgumentException(noise + ": x_T " + xT.shapeString() + " does not fit the model's latent [N, " + expected[1] + ", H, W]");
-        Scheduler scheduler = schedulerOptions.create(p.schedulerConfig());
-        Conditioning cond = conditioningOptions.resolve(p, xT.dim(0));
-        Backend backend = backendOptions.create();
-        NoiseSource rng = new NoiseSource(seed);
-        var policy = accelOptions.policy(p, rng, steps);
+        Scheduler scheduler = sampling.scheduler(p).create();
+        Conditioning cond = sampling.conditioning(p, xT.dim(0));
+        Backend backend = sampling.backend();
+        NoiseSource rng = new NoiseSource(sampling.seed());
+        var policy = sampling.policy(p, rng);
         Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
         Sampler.Result r = sampler.run(xT, steps, cond, policy, rng.fork("scheduler-noise"), Progress.console());
         SafeTensorsWriter w = new SafeTensorsWriter();
@@ -81,7 +64,7 @@ public final class SampleCommand implements Callable<Integer> {
         float[] computed = new float[steps];
         for (StepRecord s : r.trace().records()) computed[s.index()] = s.unetCalls();
         w.put("computed", new int[]{steps}, computed);
-        accelOptions.extraOutputs(policy).forEach((k, v) -> Tensors.put(w, k, v));
+        sampling.accel().extraOutputs(policy).forEach((k, v) -> Tensors.put(w, k, v));
         w.meta("scheduler", scheduler.config().kind().className).meta("policy", policy.describe()).write(Tensors.checkOutput(output));
         if (trace != null) r.trace().writeJson(trace);
         System.out.println(r.trace().summary());

@@ -1,0 +1,96 @@
+package jdiffusion.cli;
+
+import jdiffusion.kernels.Backend;
+import jdiffusion.sample.Conditioning;
+import jdiffusion.sample.Pipeline;
+import jdiffusion.sample.StepPolicy;
+import jdiffusion.schedule.Schedulers;
+import jdiffusion.tensor.NoiseSource;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.IntFunction;
+
+/**
+ * The options every sampling command shares (generate, compare, sample): which model, how many steps,
+ * the seed, and the scheduler, conditioning, acceleration and backend option groups.
+ */
+public final class SamplingOptions {
+    static final String DEFAULT_MODEL = "weights/models/fashion-ddpm-32";
+
+    @Option(names = "--model", description = "A diffusers pipeline folder or UNet folder (default: the bundled " + DEFAULT_MODEL + ").")
+    Path model;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Inference steps (default 50).")
+    int steps;
+
+    @Option(names = "--seed", defaultValue = "0",
+            description = "Seed of the initial noise and of any noise drawn later (stochastic samplers, mixed resolution): the same seed, model and settings give the same bits.")
+    long seed;
+
+    @Mixin
+    SchedulerOptions scheduler;
+
+    @Mixin
+    ConditioningOptions conditioning;
+
+    @Mixin
+    AccelOptions accel;
+
+    @Mixin
+    BackendOptions backend;
+
+    /** The model folder: --model, or the bundled default model. */
+    static Path resolveModel(Path model) {
+        if (model != null) return model;
+        Path home = Path.of(System.getProperty("jdiffusion.home", "."));
+        Path p = home.resolve(DEFAULT_MODEL);
+        if (!Files.isDirectory(p))
+            throw new IllegalArgumentException("the bundled model " + p + " is not there; pass --model DIR (a diffusers folder)");
+        return p;
+    }
+
+    /** Checks --steps and loads the pipeline (the bundled model when --model is absent). */
+    public Pipeline load() {
+        Checks.atLeast("--steps", steps, 1);
+        return Pipeline.load(resolveModel(model), backend.weightPrecision());
+    }
+
+    public Schedulers.Resolved scheduler(Pipeline p) {
+        return scheduler.resolve(p.schedulerConfig());
+    }
+
+    public Backend backend() {
+        return backend.create();
+    }
+
+    /** The conditioning of {@code images} images, or null for an unconditional model. */
+    public Conditioning conditioning(Pipeline p, int images) {
+        return conditioning.resolve(p, images);
+    }
+
+    /** The acceleration policy of one run, seeded by {@code rng}. */
+    public StepPolicy policy(Pipeline p, NoiseSource rng) {
+        return accel.policy(p, rng, steps);
+    }
+
+    /** One policy per batch b, each seeded by the stream (seed, "policy", "batch-b"): batches do not share state. */
+    public IntFunction<StepPolicy> policyPerBatch(Pipeline p) {
+        NoiseSource policyRng = new NoiseSource(seed).fork("policy");
+        return b -> accel.policy(p, policyRng.fork("batch-" + b), steps);
+    }
+
+    public int steps() {
+        return steps;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public AccelOptions accel() {
+        return accel;
+    }
+}
