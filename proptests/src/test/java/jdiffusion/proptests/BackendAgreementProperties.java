@@ -56,6 +56,10 @@ class BackendAgreementProperties {
         bitEqual("linear", FAST.linear(q, lw, null), ONE_THREAD.linear(q, lw, null));
         bitEqual("layerNorm", FAST.layerNorm(q, random(seed + 6, 8), random(seed + 7, 8), 1e-5f), ONE_THREAD.layerNorm(q, random(seed + 6, 8), random(seed + 7, 8), 1e-5f));
         bitEqual("geglu", FAST.geglu(q), ONE_THREAD.geglu(q));
+        bitEqual("gelu", FAST.gelu(x), ONE_THREAD.gelu(x));
+        bitEqual("quickGelu", FAST.quickGelu(x), ONE_THREAD.quickGelu(x));
+        Tensor kc = random(seed + 3, 1, tokens, 8), vc = random(seed + 4, 1, tokens, 8);
+        bitEqual("causal attention", FAST.attention(q, kc, vc, 2, 0.5f, true), ONE_THREAD.attention(q, kc, vc, 2, 0.5f, true));
     }
 
     static void bitEqual(String what, Tensor a, Tensor b) {
@@ -141,6 +145,16 @@ class BackendAgreementProperties {
         agree("attention", FAST.attention(q, k, v, heads, scale), SCALAR.attention(q, k, v, heads, scale));
     }
 
+    /** Causal self-attention (the CLIP text encoder's): query i sees keys 0..i. */
+    @Property
+    void causalAttention(@ForAll("small") int batch, @ForAll("heads") int heads, @ForAll("headDims") int d, @ForAll("tokens") int t,
+                         @ForAll long seed) {
+        int c = heads * d;
+        Tensor q = random(seed, batch, t, c), k = random(seed + 1, batch, t, c), v = random(seed + 2, batch, t, c);
+        float scale = (float) (1 / Math.sqrt(d));
+        agree("causal attention", FAST.attention(q, k, v, heads, scale, true), SCALAR.attention(q, k, v, heads, scale, true));
+    }
+
     @Provide
     Arbitrary<Integer> heads() {
         return Arbitraries.of(1, 2, 3, 8);
@@ -170,5 +184,7 @@ class BackendAgreementProperties {
         agree("fromTokens", FAST.fromTokens(tokens, h, w), x);
         Tensor two = random(seed + 3, n, h * w, 2 * c);
         agree("geglu", FAST.geglu(two), SCALAR.geglu(two));
+        agree("gelu", FAST.gelu(x), SCALAR.gelu(x));
+        agree("quickGelu", FAST.quickGelu(x), SCALAR.quickGelu(x));
     }
 }
