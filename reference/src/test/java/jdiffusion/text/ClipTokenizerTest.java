@@ -89,18 +89,21 @@ class ClipTokenizerTest {
         checkFolder("clip-tokenizer-sd2", "ids_sd2", "untruncated_length_sd2", false);
     }
 
-    /** diffusers' warning for a long prompt names the number of dropped tokens and the text they held. */
+    /**
+     * diffusers' warning for a long prompt names the number of dropped tokens and the text they held (words of the
+     * golden prompts only, so that golden-mini's reduced vocabulary has them too).
+     */
     @Test
     void truncationWarningNamesWhatWasDropped() throws IOException {
         ClipTokenizer tok = ClipTokenizer.load(Golden.path("clip-tokenizer"));
-        TokenizedPrompt t = tok.encode("cat ".repeat(75) + "dog bird");
+        TokenizedPrompt t = tok.encode("cat ".repeat(75) + "a dog");
         assertEquals(79, t.untruncatedLength());
         assertEquals(2, t.droppedTokens());
-        assertTrue(t.warning().contains("up to 77 tokens") && t.warning().contains("2 tokens dropped") && t.warning().endsWith(": dog bird"),
+        assertTrue(t.warning().contains("up to 77 tokens") && t.warning().contains("2 tokens dropped") && t.warning().endsWith(": a dog"),
                 t.warning());
         assertEquals(tok.eosId(), t.ids()[76]);
         assertNull(tok.encode("cat ".repeat(75)).warning());
-        assertEquals("a photo of an astronaut", tok.decode(tok.tokenIds("A photo   of an &amp;astronaut".replace("&amp;", ""))));
+        assertEquals("a photo of an astronaut", tok.decode(tok.tokenIds("A photo   of an astronaut")));
     }
 
     @Test
