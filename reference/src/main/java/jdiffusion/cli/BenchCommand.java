@@ -55,7 +55,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", description = "Batch size (default 1).")
     int batch;
 
-    @Option(names = "--tokens", defaultValue = "77", description = "Context tokens for conditional UNets, or the prompt length for clip-l (default 77, as CLIP).")
+    @Option(names = "--tokens", defaultValue = "77",
+            description = "Context tokens for conditional UNets, or the prompt length for clip-l (default 77, as CLIP).")
     int tokens;
 
     @Option(names = "--runs", defaultValue = "5", description = "Timed runs (default 5).")
@@ -125,14 +126,16 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
         warmUp(() -> unet.forward(ctx, sample, ts, context));
-        double[] ms = new double[runs];
+        double[] ms = new double[runs], cpuMs = new double[runs];
         for (int i = 0; i < runs; i++) {
-            long f0 = minorFaults(), t0 = System.nanoTime();
+            long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
             unet.forward(ctx, sample, ts, context);
             ms[i] = (System.nanoTime() - t0) / 1e6;
+            cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
             System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
         }
         double median = median(ms);
+        printCpuTime(cpuMs);
         if (profile) {
             ProfilingBackend prof = new ProfilingBackend(backend);
             long t0 = System.nanoTime();
@@ -192,14 +195,16 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
         warmUp(() -> te.encode(ctx, ids, 0));
-        double[] ms = new double[runs];
+        double[] ms = new double[runs], cpuMs = new double[runs];
         for (int i = 0; i < runs; i++) {
-            long f0 = minorFaults(), t0 = System.nanoTime();
+            long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
             te.encode(ctx, ids, 0);
             ms[i] = (System.nanoTime() - t0) / 1e6;
+            cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
             System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
         }
         double median = median(ms);
+        printCpuTime(cpuMs);
         if (profile) {
             ProfilingBackend prof = new ProfilingBackend(backend);
             long t0 = System.nanoTime();
@@ -218,6 +223,16 @@ public final class BenchCommand implements Callable<Integer> {
         }
         System.out.printf("median_ms=%.1f%n", median);
         return 0;
+    }
+
+    /**
+     * The median CPU time of the timed runs (the Java threads, the compute pool among them; not the GC threads). On a
+     * shared machine wall time also counts the time the threads waited for a core; CPU time does not, so it compares
+     * two models measured at different moments.
+     */
+    private static void printCpuTime(double[] cpuMs) {
+        System.out.printf("median_cpu_ms=%.1f  (CPU time of the Java threads per run, GC aside; unlike wall time, "
+                + "not inflated by waiting for a core)%n", median(cpuMs));
     }
 
     private int gemmOnly() {

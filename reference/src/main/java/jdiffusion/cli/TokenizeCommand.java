@@ -81,9 +81,11 @@ public final class TokenizeCommand implements Callable<Integer> {
             } catch (JsonProcessingException e) {
                 n = null;
             }
-            if (n == null || !n.isTextual())
-                throw new IllegalArgumentException(file + " line " + (i + 1) + ": expected one JSON string per line (e.g. \"a photo of a cat\"), found: "
-                        + (lines.get(i).length() > 60 ? lines.get(i).substring(0, 60) + "..." : lines.get(i)));
+            if (n == null || !n.isTextual()) {
+                String line = lines.get(i).length() > 60 ? lines.get(i).substring(0, 60) + "..." : lines.get(i);
+                throw new IllegalArgumentException(file + " line " + (i + 1)
+                        + ": expected one JSON string per line (e.g. \"a photo of a cat\"), found: " + line);
+            }
             prompts.add(n.asText());
         }
         if (prompts.isEmpty()) throw new IllegalArgumentException(file + ": no prompts (expected one JSON string per line)");

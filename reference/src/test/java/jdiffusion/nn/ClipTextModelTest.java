@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,6 +76,29 @@ class ClipTextModelTest {
             assertTrue(e.getMessage().contains("78 tokens") && e.getMessage().contains("77 positions"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> model.forward(c, new int[][]{{1, 2}, {3}}));
             assertTrue(e.getMessage().contains("row 1 has 1 tokens"), e.getMessage());
+        }
+    }
+
+    /**
+     * Determinism: the cpu backend gives the same bits for 1 and 2 threads, and for a prompt encoded alone or inside a
+     * batch (every kernel works per row, per (prompt, head) or per output element, each sum in a fixed order).
+     */
+    @Test
+    void sameBitsForAnyThreadCountAndBatching() {
+        Path dir = Golden.path("clip-text-sd1-layout");
+        ClipTextModel model = ClipTextModel.load(ModelFolder.open(dir), WeightPrecision.F32);
+        int[][] ids;
+        try (SafeTensorsFile io = SafeTensorsFile.open(dir.resolve("io.safetensors"))) {
+            ids = GoldenClipTextTest.ids(io);
+        }
+        try (CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
+            float[] batch = model.encode(new Ctx(two), ids, 0).data();
+            assertArrayEquals(batch, model.encode(new Ctx(one), ids, 0).data(), "1 vs 2 threads");
+            int per = batch.length / ids.length;
+            for (int b = 0; b < ids.length; b++) {
+                float[] alone = model.encode(new Ctx(two), new int[][]{ids[b]}, 0).data();
+                assertArrayEquals(java.util.Arrays.copyOfRange(batch, b * per, (b + 1) * per), alone, "prompt " + b + " alone vs in the batch");
+            }
         }
     }
 
