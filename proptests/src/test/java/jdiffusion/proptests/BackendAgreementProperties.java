@@ -72,6 +72,10 @@ class BackendAgreementProperties {
             bitEqual("linear", FAST.linear(q, lw, null), ONE_THREAD.linear(q, lw, null));
             bitEqual("layerNorm", FAST.layerNorm(q, random(seed + 6, 8), random(seed + 7, 8), 1e-5f), ONE_THREAD.layerNorm(q, random(seed + 6, 8), random(seed + 7, 8), 1e-5f));
             bitEqual("geglu", FAST.geglu(q), ONE_THREAD.geglu(q));
+            bitEqual("gelu", FAST.gelu(x), ONE_THREAD.gelu(x));
+            bitEqual("quickGelu", FAST.quickGelu(x), ONE_THREAD.quickGelu(x));
+            Tensor kc = random(seed + 3, 1, tokens, 8), vc = random(seed + 4, 1, tokens, 8);
+            bitEqual("causal attention", FAST.attention(q, kc, vc, 2, 0.5f, true), ONE_THREAD.attention(q, kc, vc, 2, 0.5f, true));
         });
         coverage.print();
         coverage.ran(40);
@@ -213,6 +217,28 @@ class BackendAgreementProperties {
         coverage.atLeast(3, "cross", "cross (tq != tk)", "self-shaped");
     }
 
+    record CausalAttention(int batch, int heads, int d, int t, long seed) {
+    }
+
+    /** Causal self-attention (the CLIP text encoder's): query i sees keys 0..i. */
+    @Test
+    void causalAttention() {
+        var coverage = new Coverage();
+        qt(20261218L, EXAMPLES, SHRINKS).forAll(small().zip(heads(), headDims(), tokens(), longs().all(), CausalAttention::new)).checkAssert(in -> {
+            coverage.example();
+            coverage.add("length", in.t() == 1 ? "one token" : "several tokens");
+            int c = in.heads() * in.d();
+            long seed = in.seed();
+            Tensor q = random(seed, in.batch(), in.t(), c), k = random(seed + 1, in.batch(), in.t(), c), v = random(seed + 2, in.batch(), in.t(), c);
+            float scale = (float) (1 / Math.sqrt(in.d()));
+            agree("causal attention", FAST.attention(q, k, v, in.heads(), scale, true), SCALAR.attention(q, k, v, in.heads(), scale, true));
+        });
+        coverage.print();
+        coverage.ran(EXAMPLES);
+        // one token comes from the all-minimum boundary inputs; several tokens from nearly every random draw
+        coverage.atLeast(1, "length", "one token", "several tokens");
+    }
+
     static Gen<Integer> heads() {
         return arbitrary().pick(1, 2, 3, 8);
     }
@@ -247,6 +273,8 @@ class BackendAgreementProperties {
             agree("fromTokens", FAST.fromTokens(tokens, h, w), x);
             Tensor two = random(seed + 3, n, h * w, 2 * c);
             agree("geglu", FAST.geglu(two), SCALAR.geglu(two));
+            agree("gelu", FAST.gelu(x), SCALAR.gelu(x));
+            agree("quickGelu", FAST.quickGelu(x), SCALAR.quickGelu(x));
         });
         coverage.print();
         coverage.ran(EXAMPLES);

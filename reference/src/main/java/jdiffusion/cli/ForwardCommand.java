@@ -1,6 +1,7 @@
 package jdiffusion.cli;
 
 import jdiffusion.kernels.Backend;
+import jdiffusion.nn.ClipTextModel;
 import jdiffusion.nn.Ctx;
 import jdiffusion.nn.UNet;
 import jdiffusion.nn.VaeDecoder;
@@ -22,12 +23,14 @@ import java.util.concurrent.Callable;
         description = {"One forward pass of a model, for parity checks against other implementations.",
                 "UNet input keys: sample [N,C,H,W], timestep [N] (or [1]), encoder_hidden_states [N,T,D] for conditional UNets.",
                 "VAE input key: latents [N,4,h,w] (decoded as vae.decode(latents), no scaling factor applied).",
-                "Output key: out."})
+                "Output key: out.",
+                "Text encoder (CLIPTextModel) input key: input_ids [N,T] (I64 or I32); output keys: last_hidden_state [N,T,D],",
+                "pooled [N,D] and hidden_states.<i> for i = 0 (embeddings) .. num_hidden_layers."})
 public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "A model folder (config.json + safetensors) or a pipeline folder.")
     Path model;
 
-    @Option(names = "--component", defaultValue = "unet", description = "For a pipeline folder: unet or vae (default unet).")
+    @Option(names = "--component", defaultValue = "unet", description = "For a pipeline folder: unet, vae or text_encoder (default unet).")
     String component;
 
     @Option(names = "--input", required = true, description = "safetensors file with the input tensors.")
@@ -43,11 +46,12 @@ public final class ForwardCommand implements Callable<Integer> {
     public Integer call() {
         Path dir = model;
         if (PipelineFolder.looksLikePipeline(model)) {
-            if (!component.equals("unet") && !component.equals("vae"))
-                throw new IllegalArgumentException("--component must be unet or vae, got '" + component + "'");
+            if (!component.equals("unet") && !component.equals("vae") && !component.equals("text_encoder"))
+                throw new IllegalArgumentException("--component must be unet, vae or text_encoder, got '" + component + "'");
             dir = PipelineFolder.open(model).component(component);
         }
         ModelFolder mf = ModelFolder.open(dir);
+        if (mf.className().equals("CLIPTextModel")) return forwardTextEncoder(mf);
         Backend backend = backendOptions.create();
         Tensor out;
         long t0;
@@ -79,5 +83,46 @@ public final class ForwardCommand implements Callable<Integer> {
         w.meta("backend", backend.name()).write(Tensors.checkOutput(output));
         System.out.printf("%s forward on %s: output %s in %.1f ms -> %s%n", mf.className(), backend.name(), out.shapeString(), ms, output);
         return 0;
+    }
+
+    /** The text encoder: every hidden state, last_hidden_state and pooled, as transformers returns them. */
+    private int forwardTextEncoder(ModelFolder mf) {
+        Path out = Tensors.checkOutput(output);
+        ClipTextModel te = ClipTextModel.load(mf, backendOptions.weightPrecision());
+        int[][] ids;
+        try (SafeTensorsFile in = SafeTensorsFile.open(input)) {
+            ids = inputIds(in);
+        }
+        Backend backend = backendOptions.create();
+        long t0 = System.nanoTime();
+        ClipTextModel.Output o = te.forward(new Ctx(backend), ids);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        Tensors.put(w, "last_hidden_state", o.lastHiddenState());
+        Tensors.put(w, "pooled", o.pooled());
+        for (int i = 0; i < o.hiddenStates().size(); i++) Tensors.put(w, "hidden_states." + i, o.hiddenStates().get(i));
+        w.meta("backend", backend.name()).write(out);
+        System.out.printf("CLIPTextModel forward on %s: last_hidden_state %s in %.1f ms -> %s%n", backend.name(),
+                o.lastHiddenState().shapeString(), ms, output);
+        return 0;
+    }
+
+    /** input_ids [N, T] as I64 or I32 (floats are refused: ids are not rounded). */
+    static int[][] inputIds(SafeTensorsFile in) {
+        if (!in.contains("input_ids"))
+            throw WeightsException.at(in.file(), "input_ids", "required tensor is missing (the file has " + in.entries().keySet() + ")");
+        int[] shape = in.entry("input_ids").intShape();
+        if (shape.length != 2 || shape[0] < 1 || shape[1] < 1)
+            throw WeightsException.at(in.file(), "input_ids", "must be [batch, tokens], found " + java.util.Arrays.toString(shape));
+        long[] flat = in.longs("input_ids");
+        int[][] ids = new int[shape[0]][shape[1]];
+        for (int b = 0; b < shape[0]; b++)
+            for (int t = 0; t < shape[1]; t++) {
+                long v = flat[b * shape[1] + t];
+                if (v < 0 || v > Integer.MAX_VALUE)
+                    throw WeightsException.at(in.file(), "input_ids", "[" + b + "][" + t + "] = " + v + " is not a token id");
+                ids[b][t] = (int) v;
+            }
+        return ids;
     }
 }

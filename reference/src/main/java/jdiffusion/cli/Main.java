@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "jdiffusion", mixinStandardHelpOptions = true, version = "jdiffusion 0.1.0",
         description = "Pure-Java diffusion inference: diffusers-exact models, schedulers and acceleration policies.",
         subcommands = {GenerateCommand.class, SampleCommand.class, ForwardCommand.class, CompareCommand.class, SweepCommand.class,
-                PlanCommand.class, EvaluateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                PlanCommand.class, EvaluateCommand.class, BenchCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -280,6 +280,24 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return out;
     }
 
+    @Override
+    public Tensor gelu(Tensor x) {
+        Tensor out = Tensor.zeros(x.shape());
+        float[] X = x.data(), O = out.data();
+        int n = x.numel();
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.gelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
+        return out;
+    }
+
+    @Override
+    public Tensor quickGelu(Tensor x) {
+        Tensor out = Tensor.zeros(x.shape());
+        float[] X = x.data(), O = out.data();
+        int n = x.numel();
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.quickGelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
+        return out;
+    }
+
     /** GEGLU with a vectorised exact-GELU ({@link FastMath#gelu}): out = h · gelu(g), a row at a time. */
     @Override
     public Tensor geglu(Tensor x) {
@@ -297,10 +315,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
-        Shapes.attention(q, k, v, heads);
+        return attention(q, k, v, heads, scale, false);
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        if (causal) Shapes.causalAttention(q, k, v, heads);
+        else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
         Tensor out = Tensor.zeros(b, tq, c);
-        FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale);
+        FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale, causal);
         return out;
     }
 

@@ -60,6 +60,24 @@ public final class MacCounter implements Backend {
     }
 
     @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        if (!causal) return attention(q, k, v, heads, scale);
+        long pairs = (long) q.dim(1) * (q.dim(1) + 1) / 2;   // query i meets keys 0..i
+        macs.addAndGet(2L * q.dim(0) * pairs * q.dim(2));
+        return inner.attention(q, k, v, heads, scale, true);
+    }
+
+    @Override
+    public Tensor gelu(Tensor x) {
+        return inner.gelu(x);
+    }
+
+    @Override
+    public Tensor quickGelu(Tensor x) {
+        return inner.quickGelu(x);
+    }
+
+    @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         return inner.groupNorm(x, groups, gamma, beta, eps, silu);
     }

@@ -56,6 +56,22 @@ public final class ShapeOnlyBackend implements Backend {
     }
 
     @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        if (causal) Shapes.causalAttention(q, k, v, heads);
+        return attention(q, k, v, heads, scale);
+    }
+
+    @Override
+    public Tensor gelu(Tensor x) {
+        return Tensor.zeros(x.shape());
+    }
+
+    @Override
+    public Tensor quickGelu(Tensor x) {
+        return Tensor.zeros(x.shape());
+    }
+
+    @Override
     public Tensor upsampleNearest2x(Tensor x) {
         return Tensor.zeros(x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3));
     }

@@ -63,6 +63,10 @@ public final class CheckpointReader {
         }
         used.add(key);
         TensorEntry e = store.entry(fileKey);
+        if (e.dtype().isInteger()) {
+            misShaped.add(key + ": file has dtype " + e.dtype() + ", model expects a floating-point tensor (F32, F16 or BF16)");
+            return new float[(int) n];
+        }
         if (!shapeMatches(e.shape(), shape)) {
             misShaped.add(key + ": file has " + e.shapeString() + ", model expects " + Arrays.toString(shape));
             return new float[(int) n];

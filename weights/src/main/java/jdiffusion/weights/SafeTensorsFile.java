@@ -107,7 +107,7 @@ public final class SafeTensorsFile implements AutoCloseable {
         if (dt == null || !dt.isTextual()) throw WeightsException.at(file, key, "missing or non-string 'dtype'");
         DType dtype = DType.parse(dt.asText());
         if (dtype == null)
-            throw WeightsException.at(file, key, "unsupported dtype '" + dt.asText() + "' (supported: F32, F16, BF16)");
+            throw WeightsException.at(file, key, "unsupported dtype '" + dt.asText() + "' (supported: F32, F16, BF16, I64, I32)");
         if (sh == null || !sh.isArray()) throw WeightsException.at(file, key, "missing or non-array 'shape'");
         long[] shape = new long[sh.size()];
         for (int i = 0; i < shape.length; i++) {
@@ -185,6 +185,22 @@ public final class SafeTensorsFile implements AutoCloseable {
         if (n > Integer.MAX_VALUE - 8) throw WeightsException.at(file, key, "tensor has " + n + " elements, more than a Java array holds");
         float[] out = new float[(int) n];
         e.dtype().toFloats(bytes(key), 0, out, 0, (int) n);
+        return out;
+    }
+
+    /**
+     * An integer tensor (I64 or I32, e.g. token ids) read exactly. A floating-point tensor is an error
+     * naming the file and key: ids stored as floats are refused rather than rounded.
+     */
+    public long[] longs(String key) {
+        TensorEntry e = entry(key);
+        if (!e.dtype().isInteger())
+            throw WeightsException.at(file, key, "dtype " + e.dtype() + " is not an integer type (expected I64 or I32)");
+        long n = e.elementCount();
+        if (n > Integer.MAX_VALUE - 8) throw WeightsException.at(file, key, "tensor has " + n + " elements, more than a Java array holds");
+        MemorySegment seg = bytes(key);
+        long[] out = new long[(int) n];
+        for (int i = 0; i < out.length; i++) out[i] = e.dtype().toLong(seg, i);
         return out;
     }
 

@@ -60,6 +60,34 @@ class SafeTensorsFileTest {
         }
     }
 
+    /** Token ids come as I64 (PyTorch's default) or I32: read exactly as longs, as floats on request; floats are not ids. */
+    @Test
+    void readsI64AndI32ExactlyAndRefusesFloatsAsIds() throws IOException {
+        ByteBuffer d = ByteBuffer.allocate(24 + 8 + 4).order(ByteOrder.LITTLE_ENDIAN);
+        d.putLong(49406).putLong(-3).putLong((1L << 40) + 1).putInt(7).putInt(-1).putFloat(2f);
+        Path p = file("ids.safetensors", """
+                {"l":{"dtype":"I64","shape":[1,3],"data_offsets":[0,24]},
+                 "i":{"dtype":"I32","shape":[2],"data_offsets":[24,32]},
+                 "f":{"dtype":"F32","shape":[1],"data_offsets":[32,36]}}""", d.array());
+        try (SafeTensorsFile f = SafeTensorsFile.open(p)) {
+            assertArrayEquals(new long[]{49406, -3, (1L << 40) + 1}, f.longs("l"));
+            assertArrayEquals(new long[]{7, -1}, f.longs("i"));
+            assertArrayEquals(new float[]{7, -1}, f.floats("i"));
+            assertEquals(49406f, f.floats("l")[0]);
+            assertTrue(f.entry("l").dtype().isInteger() && !f.entry("f").dtype().isInteger());
+            WeightsException e = assertThrows(WeightsException.class, () -> f.longs("f"));
+            assertTrue(e.getMessage().contains("'f'") && e.getMessage().contains("not an integer type"), e.getMessage());
+        }
+        try (WeightStore s = WeightStore.open(p)) {
+            CheckpointReader r = new CheckpointReader(s);
+            r.take("l", 1, 3);
+            r.skipPrefix("i");
+            r.skipPrefix("f");
+            WeightsException e = assertThrows(WeightsException.class, () -> r.finish("TestModel"));
+            assertTrue(e.getMessage().contains("l: file has dtype I64, model expects a floating-point tensor"), e.getMessage());
+        }
+    }
+
     @Test
     void writerRoundTrips() {
         Path p = dir.resolve("w.safetensors");

@@ -67,6 +67,11 @@ public final class ConfigReader {
         return n == null ? null : n;
     }
 
+    /** The value of {@code key} as JSON, marked as read (null when absent), for values of more than one shape. */
+    public JsonNode raw(String key) {
+        return node(key);
+    }
+
     public boolean has(String key) {
         return root.has(key) && !root.get(key).isNull();
     }
