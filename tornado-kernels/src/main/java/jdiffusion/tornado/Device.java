@@ -8,12 +8,10 @@ import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
-import uk.ac.manchester.tornado.api.TornadoRuntime;
 import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.common.TornadoFunctions.Task4;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
-import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -112,7 +110,7 @@ final class Device implements AutoCloseable {
      * @param deviceSpec "driver:device" as listed by {@code tornado --devices}, or null for TornadoVM's default
      */
     Device(long poolFloats, String deviceSpec) {
-        TornadoDevice device = selectDevice(runtime(), deviceSpec);
+        TornadoDevice device = TornadoDevices.select(TornadoDevices.runtime(), deviceSpec);
         if (poolFloats > Integer.MAX_VALUE - 64)
             throw new DeviceMemoryException(String.format("jdiffusion.tornado.memory: a pool of %.0f MB exceeds the kernels' 2^31-float index range (8 GiB); "
                     + "lower it, e.g. -Djdiffusion.tornado.memory=4g", poolFloats * 4e-6));
@@ -169,75 +167,6 @@ final class Device implements AutoCloseable {
         this.device = device;
         plan.withGridScheduler(gs);
         last = plan.withGraph(0).execute();
-    }
-
-    /**
-     * TornadoVM's runtime, started on first use. It fails in its static initialiser when no backend finds a
-     * device (e.g. no OpenCL platform): that becomes a {@link NoDeviceException} instead of an
-     * ExceptionInInitializerError (or, on later attempts, a NoClassDefFoundError).
-     */
-    static TornadoRuntime runtime() {
-        TornadoRuntime rt;
-        try {
-            rt = TornadoRuntimeProvider.getTornadoRuntime();
-        } catch (LinkageError | RuntimeException e) {
-            String why = rootMessage(e);
-            if (why.contains("No OpenCL platforms found"))
-                throw new NoDeviceException("TornadoVM found no OpenCL platform, so it has no device to run on. Install the OpenCL driver (ICD) "
-                        + "of your device (for the CPU: Debian's pocl-opencl-icd; `clinfo -l` lists what OpenCL sees; OCL_ICD_VENDORS "
-                        + "must not point at an empty directory), or run without --backend tornado");
-            throw new NoDeviceException("TornadoVM's runtime could not start: " + why + " (check TORNADOVM_HOME's backend and its driver; "
-                    + "`tornado --devices` shows what TornadoVM sees)");
-        }
-        if (devices(rt).isEmpty())
-            throw new NoDeviceException("TornadoVM started but lists no device (`tornado --devices`); install a driver for your device "
-                    + "or run without --backend tornado");
-        return rt;
-    }
-
-    /** The device {@code spec} names ("driver:device" as listed by {@code tornado --devices}), or the default device. */
-    private static TornadoDevice selectDevice(TornadoRuntime rt, String spec) {
-        if (spec == null || spec.isBlank()) return rt.getDefaultDevice();
-        String[] parts = spec.trim().split(":");
-        int driver = -1, index = -1;
-        if (parts.length == 2) {
-            try {
-                driver = Integer.parseInt(parts[0].trim());
-                index = Integer.parseInt(parts[1].trim());
-            } catch (NumberFormatException e) {
-                driver = -1;
-            }
-        }
-        if (driver < 0 || index < 0)
-            throw new IllegalArgumentException("jdiffusion.tornado.device: '" + spec + "' is not driver:device (e.g. 0:0); the devices are:"
-                    + listing(rt));
-        if (driver >= rt.getNumBackends() || index >= rt.getBackend(driver).getNumDevices())
-            throw new NoDeviceException("jdiffusion.tornado.device=" + spec.trim() + ": TornadoVM has no such device; choose one of:" + listing(rt));
-        return rt.getBackend(driver).getDevice(index);
-    }
-
-    /** "driver:device description" of every device TornadoVM sees. */
-    private static List<String> devices(TornadoRuntime rt) {
-        List<String> out = new ArrayList<>();
-        for (int d = 0; d < rt.getNumBackends(); d++) {
-            uk.ac.manchester.tornado.api.TornadoBackend b = rt.getBackend(d);   // a TornadoVM driver, not ours
-            for (int i = 0; i < b.getNumDevices(); i++) out.add(d + ":" + i + "  " + b.getDevice(i).getDescription());
-        }
-        return out;
-    }
-
-    private static String listing(TornadoRuntime rt) {
-        StringBuilder sb = new StringBuilder();
-        for (String d : devices(rt)) sb.append(System.lineSeparator()).append("  ").append(d);
-        return sb.toString();
-    }
-
-    /** The innermost cause's message, without TornadoVM's terminal colour codes. */
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
-        String m = t.getMessage() == null ? t.getClass().getName() : t.getMessage();
-        return m.replaceAll("\u001B\\[[0-9;]*m", "").trim();
     }
 
     String deviceDescription() {
@@ -451,13 +380,6 @@ final class Device implements AutoCloseable {
     static final class KernelFailure extends IllegalStateException {
         KernelFailure(String what, Throwable cause) {
             super("TornadoVM kernel '" + what + "' failed on the device (no CPU fallback): " + cause, cause);
-        }
-    }
-
-    /** TornadoVM has no device to run on, or not the one asked for. */
-    static final class NoDeviceException extends IllegalStateException {
-        NoDeviceException(String message) {
-            super(message);
         }
     }
 
