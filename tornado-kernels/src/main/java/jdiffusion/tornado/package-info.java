@@ -1,7 +1,8 @@
 /**
  * The engine's {@link jdiffusion.kernels.Backend} on a TornadoVM device: {@link jdiffusion.tornado.TornadoBackend}
  * (host side: shapes, operand caching, launches), {@link jdiffusion.tornado.Device} (one memory pool, one
- * execution plan, one task graph per kernel), {@link jdiffusion.tornado.Pool} (the pool's allocator) and the
+ * execution plan, one task graph per kernel), {@link jdiffusion.tornado.Pool} (the pool's allocator),
+ * {@link jdiffusion.tornado.TornadoDevices} (finding the device, and the errors when there is none) and the
  * device kernels, one class per kind:
  * <ul>
  *   <li>{@link jdiffusion.tornado.TiledGemm}: conv2d and linear as local-memory tiled GEMMs (the GPU design);</li>
