@@ -35,7 +35,7 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--num-images", defaultValue = "8", description = "Images per run (default 8).")
     int numImages;
 
-    @Option(names = "--batch", description = "Images per UNet batch (default: all). Policies decide per batch.")
+    @Option(names = "--batch", description = "Images per UNet batch (default: all). Policies decide per batch, AdaptiveDiffusion per sample with --adaptive-scope sample.")
     Integer batch;
 
     @Option(names = "--lpips", description = "Folder (or file) with lpips-squeeze-v0.1.safetensors to add LPIPS to the table.")

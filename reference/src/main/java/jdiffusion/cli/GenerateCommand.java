@@ -25,7 +25,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--num-images", defaultValue = "16", description = "Number of images (default 16).")
     int numImages;
 
-    @Option(names = "--batch", description = "Images per UNet batch (default: all at once). Policies decide per batch.")
+    @Option(names = "--batch", description = "Images per UNet batch (default: all at once). Policies decide per batch, AdaptiveDiffusion per sample with --adaptive-scope sample.")
     Integer batch;
 
     @Option(names = "--out", defaultValue = "grid.png", description = "PNG grid to write (default grid.png).")
