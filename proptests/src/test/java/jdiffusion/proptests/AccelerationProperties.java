@@ -105,6 +105,34 @@ class AccelerationProperties {
         Statistics.label("steps").coverage(c -> c.check("all computed").count(n -> n >= 0));
     }
 
+    /**
+     * AdaptiveDiffusion per sample, on the bundled trained model (random-weight models evolve too much
+     * alike for their samples to decide differently): in a batch of 3–4 seeds, each sample gets bit for bit
+     * the latent and the decisions the official per-batch rule gives it alone, and the batch's MACs are the
+     * sum of the runs alone (the UNet ran only on the samples that computed).
+     */
+    @Property(tries = 8)
+    void perSampleDecisionsAreEachSampleAlone(@ForAll long seed, @ForAll("schedulers") SchedulerConfig.Kind kind,
+                                              @ForAll @IntRange(min = 12, max = 20) int steps, @ForAll @DoubleRange(min = 0.03, max = 0.1) double delta,
+                                              @ForAll @IntRange(min = 1, max = 4) int maxSkip, @ForAll @IntRange(min = 3, max = 4) int batch) {
+        var unet = BundledModel.unet();
+        long[] seeds = new long[batch];
+        for (int j = 0; j < batch; j++) seeds[j] = seed + 1000L * j;
+        Sampler.Result all = Runs.sample(unet, kind, steps, seeds, new AdaptiveSkip(delta, maxSkip, AdaptiveSkip.Scope.SAMPLE));
+        long macs = 0;
+        java.util.Set<String> patterns = new java.util.HashSet<>();
+        for (int j = 0; j < batch; j++) {
+            Sampler.Result alone = Runs.sample(unet, kind, steps, seeds[j], new AdaptiveSkip(delta, maxSkip));
+            assertArrayEquals(alone.out().data(), all.out().slice0(j, 1).data(), "sample " + j + " of " + batch);
+            assertEquals(alone.trace().pattern(), all.trace().samplePattern(j), "sample " + j + "'s decisions");
+            macs += alone.trace().totalMacs();
+            patterns.add(alone.trace().pattern());
+        }
+        assertEquals(macs, all.trace().totalMacs(), "MACs of the samples computed");
+        Statistics.label("decisions").collect(patterns.size() > 1 ? "samples differ" : "all alike");
+        Statistics.label("decisions").coverage(c -> c.check("samples differ").count(n -> n >= 1));
+    }
+
     /** DeepCache: refreshes exactly every N-th step (full), shallow steps in between cost fewer MACs. */
     @Property
     void deepCacheSchedule(@ForAll long seed, @ForAll boolean conditional, @ForAll("schedulers") SchedulerConfig.Kind kind,
