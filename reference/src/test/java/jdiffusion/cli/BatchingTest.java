@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Batching does not change images: {@code generate --num-images 4 --batch 4} writes the same PNG bytes
- * as {@code --batch 1}, for the bundled unconditional and class-conditional models, full-step and with
- * AdaptiveDiffusion decided per sample; and the scope option's errors name what is wrong.
+ * as {@code --batch 1}, for the bundled unconditional and class-conditional models, full-step (also with
+ * DDPM's per-step noise, drawn per image) and with AdaptiveDiffusion decided per sample; and the scope
+ * option's errors name what is wrong.
  */
 class BatchingTest {
     @TempDir
@@ -44,7 +45,7 @@ class BatchingTest {
     }
 
     @ParameterizedTest(name = "{0} {2}")
-    @CsvSource({"fashion-ddpm-32,12,''", "fashion-cond-32,12,''", "fashion-cond-32,20,--accel adaptive --adaptive-scope sample --delta 0.05",
+    @CsvSource({"fashion-ddpm-32,12,''", "fashion-cond-32,12,''", "fashion-ddpm-32,12,--scheduler ddpm", "fashion-cond-32,20,--accel adaptive --adaptive-scope sample --delta 0.05",
             "fashion-ddpm-32,20,--accel adaptive --adaptive-scope sample --delta 0.05 --scheduler dpmpp2m"})
     void aBatchOfFourWritesTheSamePngAsFourBatchesOfOne(String model, String steps, String accel) throws IOException {
         assertArrayEquals(generate(model, 1, steps, accel), generate(model, 4, steps, accel));
