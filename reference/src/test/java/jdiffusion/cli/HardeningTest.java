@@ -109,17 +109,17 @@ class HardeningTest {
         Path png = Files.write(tmp.resolve("grid.png"), previous);
         Child c = child(1, "generate", "--model", tiny(), "--steps", "2", "--num-images", "1", "--out", png.toString());
         assertEquals(Main.BAD_INPUT, c.code(), c.output());
-        assertTrue(c.output().contains("error: cannot write " + png) && c.output().contains("File too large"), c.output());
         assertArrayEquals(previous, Files.readAllBytes(png), "the previous PNG is intact");
         assertEquals(List.of(), temporaryFiles(tmp));
+        assertTrue(c.output().contains("error: cannot write " + png + ": File too large"), c.output());
 
         Path st = Files.write(tmp.resolve("trajectory.safetensors"), previous);
         c = child(1, "sample", "--model", tiny(), "--steps", "2", "--noise", Golden.path("pipeline", "unet2d-tiny-ddim-20.safetensors").toString(),
                 "--output", st.toString());
         assertEquals(Main.BAD_INPUT, c.code(), c.output());
-        assertTrue(c.output().contains("cannot write") && c.output().contains("File too large"), c.output());
         assertArrayEquals(previous, Files.readAllBytes(st), "the previous trajectory is intact");
         assertEquals(List.of(), temporaryFiles(tmp));
+        assertTrue(c.output().contains("error: " + st) && c.output().contains("cannot write") && c.output().contains("File too large"), c.output());
     }
 
     private record Child(int code, String output) {
@@ -219,6 +219,12 @@ class HardeningTest {
         // at batch 16 the activations fit; the images and the PNG grid of 100000 images still do not
         expect(Main.OUT_OF_MEMORY, run("generate", "--model", tiny(), "--steps", "2", "--num-images", "100000", "--batch", "16", "--out", tmp.resolve("a.png").toString()),
                 "100000 images", "the PNG grid", "fewer --num-images");
+
+        // a sweep builds the conditioning of all its images up front: too many seeds are refused before that
+        expect(Main.OUT_OF_MEMORY, run("sweep", "--model", Golden.path("unet2dcond-sd15-layout").toString(), "--cond",
+                        Golden.path("pipeline", "unet2dcond-sd15-layout-ddim-20.safetensors").toString(), "--seeds", "2147483647",
+                        "--configs", "full@2", "--out", tmp.resolve("s").toString()),
+                "error: the conditioning of 2147483647 images (1 groups × --seeds 2147483647) takes", "use fewer --seeds or raise JDIFFUSION_HEAP");
 
         Path model = Files.createDirectories(tmp.resolve("huge"));
         Files.copy(Golden.path("unet2d-tiny", "config.json"), model.resolve("config.json"));
