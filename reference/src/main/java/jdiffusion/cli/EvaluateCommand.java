@@ -10,6 +10,7 @@ import jdiffusion.metrics.FrechetDistance;
 import jdiffusion.sample.ClassEmbeddings;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Generation;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.StepPolicy;
@@ -90,9 +91,14 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         checkArguments();
-        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
+        Path modelDir = SamplingOptions.resolveModel(model);
+        long weights = MemoryBudget.checkWeights(modelDir, backendOptions.weightPrecision());
+        Pipeline p = Pipeline.load(modelDir, backendOptions.weightPrecision());
         Path clfDir = classifierFor(p);
         Backend backend = backendOptions.create();
+        double gMax = guidance == null ? 5.0 : guidance.stream().mapToDouble(Double::doubleValue).max().orElse(5.0);
+        SamplingOptions.checkMemory("evaluate", p, weights, backendOptions.weightPrecision(), backend,
+                p.unet().conditional() ? p.classes().condition(new int[]{0}, gMax) : null, numImages, batch, steps, 1, 0, "");
         FashionClassifier clf = FashionClassifier.load(clfDir);
         Schedulers.Resolved sched = SchedulerOptions.resolve(scheduler, p.schedulerConfig(), 0);
         ObjectNode root = new ObjectMapper().createObjectNode();
@@ -145,6 +151,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         Checks.atLeast("--num-images", numImages, 2);
         Checks.atLeast("--steps", steps, 1);
         Checks.atLeast("--batch", batch, 1);
+        if (guidance != null)
+            for (double g : guidance) if (g < 0) throw new IllegalArgumentException("--guidance must be ≥ 0, got " + g);
         if (numImages > 5000) throw new IllegalArgumentException("--num-images is at most 5000 (the real-vs-real baseline uses two disjoint halves of the 10 000 test images)");
         if (out != null) AtomicFiles.checkWritable(out, "--out");
     }

@@ -41,22 +41,30 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         Checks.atLeast("--num-images", numImages, 1);
         if (batch != null) Checks.atLeast("--batch", batch, 1);
+        Checks.outputs("--out", out, "--trace", trace);
         int bs = batch == null ? numImages : batch;
         Pipeline p = sampling.load();
         Backend backend = sampling.backend();
-        Conditioning all = sampling.conditioning(p, Math.max(1, numImages));
-        Generation.Settings settings = new Generation.Settings(numImages, bs, sampling.steps(), sampling.seed());
         Schedulers.Resolved sched = sampling.scheduler(p);
+        sched.create().setTimesteps(sampling.steps());   // a step count the scheduler cannot make is refused before anything else
+        int[] img = SweepCommand.imageShape(p);
+        int cols = (int) Math.ceil(Math.sqrt(numImages));
+        long gridPixels = Images.gridPixels(numImages, cols, img[1], img[2], Images.defaultScale(img[1]));
+        sampling.checkMemory("generate", p, backend, numImages, bs, 1, 8 * gridPixels, "the PNG grid");   // 4 bytes a pixel, and its encoding
+        Conditioning all = sampling.conditioning(p, numImages);
+        Generation.Settings settings = new Generation.Settings(numImages, bs, sampling.steps(), sampling.seed());
         System.err.printf("generate: %s (%s, %.2f M parameters), %s, %d steps, %d images, seed %d, backend %s%n", p.name(),
                 p.unet().kind(), p.unet().parameterCount() / 1e6, sched.config().kind().className, sampling.steps(), numImages,
                 sampling.seed(), backend.name());
         Generation g = Generation.run(p, sched::create, backend, all, settings, sampling.policyPerBatch(p), Progress.console());
         g.traces().forEach(t -> System.err.println(t.summary()));
-        if (trace != null) g.traces().getFirst().writeJson(trace);
-        int cols = (int) Math.ceil(Math.sqrt(numImages));
         if (p.vae() == null && g.images().dim(1) == 4) System.err.println("note: no VAE in " + p.name() + ": showing the first 3 latent channels");
-        Images.writePng(Images.grid(g.images(), cols, Images.defaultScale(g.images().dim(2))), out);
+        Images.writePng(Images.grid(g.images(), cols, Images.defaultScale(g.images().dim(2))), out);   // the main output first
         System.out.println("wrote " + out);
+        if (trace != null) {
+            g.traces().getFirst().writeJson(trace);
+            System.out.println("wrote " + trace);
+        }
         return 0;
     }
 }

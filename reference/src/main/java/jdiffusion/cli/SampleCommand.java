@@ -3,6 +3,7 @@ package jdiffusion.cli;
 import jdiffusion.kernels.Backend;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Denoiser;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
@@ -40,18 +41,24 @@ public final class SampleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (sampling.model == null) throw new IllegalArgumentException("sample needs --model DIR (a diffusers pipeline or UNet folder)");
+        Checks.outputs("--output", output, "--trace", trace);
         Pipeline p = sampling.load();
         int steps = sampling.steps();
         Tensor xT;
         try (SafeTensorsFile f = SafeTensorsFile.open(noise)) {
             xT = Tensors.require(f, "x_T");
         }
-        int[] expected = p.latentShape(xT.dim(0));
-        if (xT.rank() != 4 || xT.dim(1) != expected[1])
-            throw new IllegalArgumentException(noise + ": x_T " + xT.shapeString() + " does not fit the model's latent [N, " + expected[1] + ", H, W]");
+        int channels = p.unet().inChannels();
+        if (xT.rank() != 4 || xT.dim(1) != channels || xT.dim(0) < 1 || xT.dim(2) < 1 || xT.dim(3) < 1)
+            throw new IllegalArgumentException(noise + ": x_T " + xT.shapeString() + " does not fit the model's latent [N, " + channels + ", H, W] (N, H, W ≥ 1)");
         Scheduler scheduler = sampling.scheduler(p).create();
+        scheduler.setTimesteps(steps);   // a step count the scheduler cannot make is refused before anything else
         Conditioning cond = sampling.conditioning(p, xT.dim(0));
         Backend backend = sampling.backend();
+        MemoryBudget.sampling(p, sampling.weightBytes(), backend, xT.shape(), steps, cond != null && cond.guided(),
+                        cond == null ? 0 : cond.cond().dim(1), false)
+                .check("sample of " + xT.dim(0) + " latents over " + steps + " steps (the trajectory is kept for --output)", sampling.precision(),
+                        "fewer latents in --noise", "fewer --steps");
         NoiseSource rng = new NoiseSource(sampling.seed());
         var policy = sampling.policy(p, rng);
         Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
@@ -65,7 +72,7 @@ public final class SampleCommand implements Callable<Integer> {
         for (StepRecord s : r.trace().records()) computed[s.index()] = s.unetCalls();
         w.put("computed", new int[]{steps}, computed);
         sampling.accel().extraOutputs(policy).forEach((k, v) -> Tensors.put(w, k, v));
-        w.meta("scheduler", scheduler.config().kind().className).meta("policy", policy.describe()).write(Tensors.checkOutput(output));
+        w.meta("scheduler", scheduler.config().kind().className).meta("policy", policy.describe()).write(output);
         if (trace != null) r.trace().writeJson(trace);
         System.out.println(r.trace().summary());
         System.out.println("wrote " + output + (trace != null ? " and " + trace : ""));

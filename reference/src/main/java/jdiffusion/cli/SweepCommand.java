@@ -4,6 +4,7 @@ import jdiffusion.image.Images;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jdiffusion.kernels.Backend;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sweep.Evaluator;
 import jdiffusion.sweep.Grid;
@@ -13,6 +14,7 @@ import jdiffusion.sweep.ResultStore;
 import jdiffusion.sweep.Sweep;
 import jdiffusion.sweep.SweepConfig;
 import jdiffusion.sweep.SweepRow;
+import jdiffusion.weights.AtomicFiles;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -103,7 +105,14 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Checks.atLeast("--reference-steps", referenceSteps, 1);
-        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
+        if (seeds != null) Checks.atLeast("--seeds", seeds, 1);
+        if (batch != null) Checks.atLeast("--batch", batch, 1);
+        Path modelDir = SamplingOptions.resolveModel(model);
+        // the report folder is checked before anything is loaded or computed
+        Path dir = out != null ? out : Path.of("report", modelDir.toAbsolutePath().normalize().getFileName() + (quick ? "-quick" : ""));
+        AtomicFiles.checkWritableDirectory(dir, out != null ? "--out" : "the report folder");
+        long weights = MemoryBudget.checkWeights(modelDir, backendOptions.weightPrecision());
+        Pipeline p = Pipeline.load(modelDir, backendOptions.weightPrecision());
         boolean conditional = p.unet().conditional();
         String gridName = grid != null ? grid : quick ? "quick" : "default";
         int perGroup = seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 4) : quick ? 8 : 64;
@@ -114,18 +123,23 @@ public final class SweepCommand implements Callable<Integer> {
         List<String> sched = schedulers != null ? schedulers : quick ? List.of("ddim") : Grid.DEFAULT_SCHEDULERS;
         List<String> policies = configs != null ? configs : Grid.policies(gridName, conditional);
         List<SweepConfig> grid = Grid.configs(policies, sched, referenceSteps);
-        Path dir = out != null ? out : Path.of("report", p.name() + (quick && out == null ? "-quick" : ""));
         ResultStore store = ResultStore.open(dir);
         Backend backend = backendOptions.create();
         String command = "./jdiffusion " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
 
         if (list) {
             for (SweepConfig c : grid)
-                System.out.printf("%-48s %-18s %s%s%n", c.id(), c.family(), c.label(), store.has(c.id()) ? "  [done]" : "");
-            System.out.println(grid.size() + " configurations, " + grid.stream().filter(c -> store.has(c.id())).count() + " done, "
-                    + set.images() + " images each");
+                System.out.printf("%-48s %-18s %s%s%n", c.id(), c.family(), c.label(),
+                        !store.has(c.id()) ? "" : store.get(c.id()).failed() ? "  [failed: " + store.get(c.id()).error() + "]" : "  [done]");
+            System.out.println(grid.size() + " configurations, " + grid.stream().filter(c -> store.has(c.id()) && !store.get(c.id()).failed()).count()
+                    + " done, " + set.images() + " images each");
             return 0;
         }
+        int maxSteps = grid.stream().mapToInt(SweepConfig::steps).max().orElse(referenceSteps);
+        // per configuration: its images and the reference's, at the sweep's batch
+        if (!reportOnly)
+            SamplingOptions.checkMemory("sweep", p, weights, backendOptions.weightPrecision(), backend, set.all() == null ? null : set.slice(0, 1),
+                    set.images(), bs, maxSteps, 2, 0, "");
         ObjectNode settings = fingerprint(p, set, backend);
         store.checkSettings(settings, reportOnly ? null : command);   // the report lists the commands that computed rows
         Path lp = lpips != null ? lpips : defaultLpips();
@@ -152,7 +166,12 @@ public final class SweepCommand implements Callable<Integer> {
                 store.commands(), session);
         List<Path> files = Report.write(dir, rows, info);
         for (Path f : files) System.out.println("wrote " + f);
-        return 0;
+        List<SweepRow> failed = rows.stream().filter(SweepRow::failed).toList();
+        if (failed.isEmpty()) return 0;
+        spec.commandLine().getErr().println("error: " + failed.size() + " of " + grid.size() + " configurations failed: "
+                + failed.stream().map(r -> r.id() + " (" + r.error() + ")").collect(Collectors.joining("; "))
+                + ". The report covers the others; rerun the same command to retry the failed ones");
+        return Main.SWEEP_FAILURES;
     }
 
     private ObjectNode fingerprint(Pipeline p, ImageSet set, Backend backend) {

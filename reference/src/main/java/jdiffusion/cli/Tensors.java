@@ -5,7 +5,6 @@ import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.SafeTensorsWriter;
 import jdiffusion.weights.WeightsException;
 
-import java.nio.file.Path;
 
 /** Reading named tensors from the user's safetensors inputs, with errors that name file and key. */
 final class Tensors {
@@ -24,12 +23,5 @@ final class Tensors {
 
     static void put(SafeTensorsWriter w, String key, Tensor t) {
         w.put(key, t.shape(), t.data());
-    }
-
-    static Path checkOutput(Path p) {
-        Path parent = p.toAbsolutePath().getParent();
-        if (parent != null && java.nio.file.Files.exists(parent) && !java.nio.file.Files.isDirectory(parent))
-            throw new IllegalArgumentException("output " + p + ": parent is not a directory");
-        return p;
     }
 }

@@ -1,13 +1,13 @@
 package jdiffusion.image;
 
 import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.AtomicFiles;
 
 import javax.imageio.ImageIO;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Images in [-1, 1] (NCHW) to PNG: single images and grids, grayscale for 1 channel, RGB for 3. */
@@ -45,6 +45,7 @@ public final class Images {
     /** A grid of the batch with {@code cols} columns, scaled by an integer factor so small images stay visible. */
     public static BufferedImage grid(Tensor batch, int cols, int scale) {
         int n = batch.dim(0), h = batch.dim(2), w = batch.dim(3), rows = (n + cols - 1) / cols, pad = 2;
+        gridPixels(n, cols, h, w, scale);
         BufferedImage out = new BufferedImage(cols * (w * scale + pad) + pad, rows * (h * scale + pad) + pad, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = out.createGraphics();
         g.setColor(Color.WHITE);
@@ -55,17 +56,33 @@ public final class Images {
         return out;
     }
 
+    /**
+     * Pixels of the image {@link #grid} makes of {@code n} images of h×w: refused (before anything is
+     * drawn, or computed) when it is larger than a Java image can hold.
+     */
+    public static long gridPixels(int n, int cols, int h, int w, int scale) {
+        if (n < 1 || cols < 1 || h < 1 || w < 1 || scale < 1)
+            throw new IllegalArgumentException("a grid needs at least one image of at least 1×1 pixel, got " + n + " images of " + h + "×" + w);
+        long pad = 2, rows = (n + (long) cols - 1) / cols;
+        long width = cols * (w * (long) scale + pad) + pad, height = rows * (h * (long) scale + pad) + pad;
+        if (width > Integer.MAX_VALUE || height > Integer.MAX_VALUE || width * height > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("a grid of " + n + " images of " + h + "×" + w + " (shown at " + scale + "×) would be " + width + "×" + height
+                    + " pixels, more than an image can hold (2^31 pixels): make fewer images per run");
+        return width * height;
+    }
+
     public static int defaultScale(int size) {
         return Math.max(1, 128 / Math.max(1, size));
     }
 
+    /**
+     * Writes {@code img} as a PNG, atomically ({@link AtomicFiles}): a failed write (disk full, no
+     * permission) leaves any previous file at {@code file} intact and no temporary file behind.
+     */
     public static void writePng(BufferedImage img, Path file) {
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
-            if (!ImageIO.write(img, "png", file.toFile())) throw new IOException("no PNG writer");
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        }
+        ImageIO.setUseCache(false);   // encode in memory: no cache file in java.io.tmpdir, one failure point
+        AtomicFiles.write(file, out -> {
+            if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer");
+        });
     }
 }

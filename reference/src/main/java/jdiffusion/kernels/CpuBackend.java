@@ -107,6 +107,20 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return u;
     }
 
+    /**
+     * For memory estimates: whether {@link #conv2d} takes the Winograd path for a kh×kw kernel at
+     * {@code stride} over {@code tiles} 2×2 output tiles (whole batch), with its transformed weights
+     * cached (float32 weights within the cache budget) or transformed per call.
+     */
+    public static boolean usesWinograd(int kh, int kw, int stride, long tiles, boolean cached) {
+        return kh == 3 && kw == 3 && stride == 1 && tiles >= (cached ? WINOGRAD_MIN_TILES : WINOGRAD_PER_CALL_TILES);
+    }
+
+    /** The budget for cached Winograd weights, in bytes (property jdiffusion.winogradCacheMiB). */
+    public static long winogradCacheBudget() {
+        return WINOGRAD_CACHE_BYTES;
+    }
+
     /** Bytes held by cached Winograd weights. */
     public long winogradCacheBytes() {
         synchronized (winograd) {

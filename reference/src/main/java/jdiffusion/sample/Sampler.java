@@ -25,6 +25,9 @@ import java.util.List;
  *     x      = scheduler.step(ε, i, x)
  *     policy.observe(i, x)
  * </pre>
+ *
+ * A step whose latent is not finite stops the run with a {@link NonFiniteException} naming the step and
+ * the module that first went non-finite ({@link FiniteCheck}).
  */
 public final class Sampler {
     private final Denoiser denoiser;
@@ -50,6 +53,7 @@ public final class Sampler {
      */
     public Result run(Tensor xT, int steps, Conditioning cond, StepPolicy policy, NoiseSource noise, Progress progress) {
         scheduler.setTimesteps(steps);
+        FiniteCheck.requireFiniteStart(xT);
         boolean guidedRun = cond != null && cond.guided();
         policy.begin(new StepPolicy.RunInfo(steps, xT.shape(), cond != null, guidedRun));
         long fullStepMacs = fullStepMacs(xT, cond, guidedRun);
@@ -95,6 +99,7 @@ public final class Sampler {
             }
             Tensor eps = Denoiser.guided(raw, cond, rawGuided);
             x = scheduler.step(eps, i, x, noise);
+            FiniteCheck.requireFinite(new FiniteCheck.Step(i, steps, t, xi, raw, eps, x, cond, rawGuided), denoiser, scheduler, counter);
             latents.add(x);
             policy.observe(new StepPolicy.StepResult(i, xi, eps, x), state);
             double ms = (System.nanoTime() - t0) / 1e6;

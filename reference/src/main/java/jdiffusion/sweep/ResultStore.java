@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.AtomicFiles;
 import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.SafeTensorsWriter;
 
@@ -128,10 +129,12 @@ public final class ResultStore {
      */
     public void checkSettings(ObjectNode settings, String commandLine) {
         Path f = dir.resolve("sweep.json");
+        ObjectNode root;
         try {
-            ObjectNode root;
             if (Files.isRegularFile(f)) {
-                root = (ObjectNode) JSON.readTree(f.toFile());
+                if (!(JSON.readTree(f.toFile()) instanceof ObjectNode o))
+                    throw new IllegalArgumentException(f + " is not a sweep's settings file (a JSON object); use another --out, or delete the folder to start over");
+                root = o;
                 JsonNode old = root.path("settings");
                 for (Iterator<Map.Entry<String, JsonNode>> it = settings.fields(); it.hasNext(); ) {
                     var e = it.next();
@@ -144,10 +147,10 @@ public final class ResultStore {
                 root.set("settings", settings);
             }
             if (commandLine != null) root.withArray("commands").add(commandLine);
-            JSON.writerWithDefaultPrettyPrinter().writeValue(f.toFile(), root);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
         }
+        AtomicFiles.write(f, out -> JSON.writerWithDefaultPrettyPrinter().writeValue(out, root));
     }
 
     /** The command lines that built this folder, oldest first. */
@@ -177,7 +180,7 @@ public final class ResultStore {
     /** Appends a finished row and flushes it to disk at once. */
     public synchronized void append(SweepRow row) {
         rows.put(row.id(), row);
-        appendLine(dir.resolve("rows.jsonl"), toLine(row));
+        AtomicFiles.appendLine(dir.resolve("rows.jsonl"), toLine(row));
     }
 
     private static String toLine(Object o) {
@@ -185,15 +188,6 @@ public final class ResultStore {
             return JSON.writeValueAsString(o);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void appendLine(Path f, String line) {
-        try {
-            Files.writeString(f, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE, StandardOpenOption.SYNC);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to " + f + ": " + e.getMessage(), e);
         }
     }
 
@@ -210,19 +204,9 @@ public final class ResultStore {
         return dir.resolve("cache").resolve("samples").resolve(fileName(id) + ".safetensors");
     }
 
+    /** Writes the images (atomically, as every safetensors output). */
     public static void writeImages(Path f, Tensor images) {
-        try {
-            Files.createDirectories(f.toAbsolutePath().getParent());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
-        new SafeTensorsWriter().put("images", images.shape(), images.data()).write(tmp);
-        try {
-            Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
-        }
+        new SafeTensorsWriter().put("images", images.shape(), images.data()).write(f);
     }
 
     /** The images stored in {@code f}, or null when the file is missing. */

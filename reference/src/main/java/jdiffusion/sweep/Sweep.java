@@ -23,8 +23,9 @@ import java.util.Map;
 
 /**
  * Runs a grid of configurations on one model from the same seeds and stores a row per configuration
- * (see {@link SweepRow}); rows already in the store are not recomputed, so an interrupted sweep resumes
- * where it stopped.
+ * (see {@link SweepRow}); finished rows already in the store are not recomputed, so an interrupted sweep
+ * resumes where it stopped. A configuration that failed is stored as a failed row (for the report) and
+ * run again by the next sweep into the same folder.
  *
  * <p>Per scheduler, the full-step reference (R steps, usually 50) runs first; its images are cached in
  * the store and every other configuration of that scheduler is compared with them. MACs are counted by
@@ -70,7 +71,7 @@ public final class Sweep {
     public record Outcome(int computed, int resumed, int failed, double seconds) {
     }
 
-    /** Runs every configuration not yet in the store; references (full-step at R steps) first per scheduler. */
+    /** Runs every configuration not yet in the store, or failed there; references (full-step at R steps) first per scheduler. */
     public Outcome run(List<SweepConfig> configs, int referenceSteps) {
         long t0 = System.nanoTime();
         int total = configs.size(), done = 0, computed = 0, resumed = 0, failed = 0;
@@ -81,13 +82,14 @@ public final class Sweep {
             String tag = String.format("[%" + String.valueOf(total).length() + "d/%d] %-40s", done, total, c.id());
             SweepRow have = store.get(c.id());
             boolean isRef = c.policy().full() && c.steps() == referenceSteps;
-            if (have != null && !(isRef && ResultStore.readImages(store.referenceFile(c.scheduler())) == null)) {
+            if (have != null && !have.failed() && !(isRef && ResultStore.readImages(store.referenceFile(c.scheduler())) == null)) {
                 resumed++;
                 log.println(tag + " done before (" + summary(have) + ")");
                 continue;
             }
             double cost = cost(c);
-            log.println(tag + " running: " + (c.policy().full() ? "" : c.family() + ", ") + c.label() + (c.adaptive() ? " (one image per batch)" : ""));
+            log.println(tag + (have != null && have.failed() ? " retrying (failed before: " + have.error() + "): " : " running: ")
+                    + (c.policy().full() ? "" : c.family() + ", ") + c.label() + (c.adaptive() ? " (one image per batch)" : ""));
             long s0 = System.nanoTime();
             SweepRow row;
             try {
