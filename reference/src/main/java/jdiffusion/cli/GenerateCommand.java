@@ -10,6 +10,7 @@ import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.schedule.Scheduler;
 import jdiffusion.schedule.Schedulers;
+import jdiffusion.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,12 +19,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** The main job: sample images from seeded noise and write them as a PNG grid. */
+/** The main job: sample images from seeded noise (or given latents) and write them as a PNG: one image, or a grid of several. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate images from seeded noise and write a PNG grid (default model: the bundled fashion-ddpm-32).")
+        description = {"Generate images from seeded noise and write them as a PNG: the image itself for one, a grid for several.",
+                "Default model: the bundled fashion-ddpm-32. Text-to-image: --model SD_FOLDER --prompt TEXT (or --prompts-file FILE)."})
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--num-images", defaultValue = "16", description = "Number of images (default 16).")
-    int numImages;
+    @Option(names = "--num-images", description = "Number of images (default: one per prompt with --prompt or --prompts-file, the N of --noise, else 16).")
+    Integer numImages;
+
+    @Option(names = "--noise", description = "safetensors with x_T [N, C, H, W]: start image j from row j instead of seeded noise "
+            + "(already multiplied by the scheduler's init_noise_sigma, as sample takes it).")
+    Path noise;
 
     @Option(names = "--batch", description = "Images per UNet batch (default: all at once). Policies decide per batch.")
     Integer batch;
@@ -39,32 +45,46 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Checks.atLeast("--num-images", numImages, 1);
+        if (numImages != null) Checks.atLeast("--num-images", numImages, 1);
         if (batch != null) Checks.atLeast("--batch", batch, 1);
         Checks.outputs("--out", out, "--trace", trace);
-        int bs = batch == null ? numImages : batch;
         Pipeline p = sampling.load();
+        Tensor initial = noise == null ? null : Tensors.initialLatents(noise, p);
+        int n = imageCount(initial);
+        int bs = batch == null ? n : batch;
         Backend backend = sampling.backend();
         Schedulers.Resolved sched = sampling.scheduler(p);
         sched.create().setTimesteps(sampling.steps());   // a step count the scheduler cannot make is refused before anything else
         int[] img = SweepCommand.imageShape(p);
-        int cols = (int) Math.ceil(Math.sqrt(numImages));
-        long gridPixels = Images.gridPixels(numImages, cols, img[1], img[2], Images.defaultScale(img[1]));
-        sampling.checkMemory("generate", p, backend, numImages, bs, 1, 8 * gridPixels, "the PNG grid");   // 4 bytes a pixel, and its encoding
-        Conditioning all = sampling.conditioning(p, numImages);
-        Generation.Settings settings = new Generation.Settings(numImages, bs, sampling.steps(), sampling.seed());
-        System.err.printf("generate: %s (%s, %.2f M parameters), %s, %d steps, %d images, seed %d, backend %s%n", p.name(),
-                p.unet().kind(), p.unet().parameterCount() / 1e6, sched.config().kind().className, sampling.steps(), numImages,
-                sampling.seed(), backend.name());
-        Generation g = Generation.run(p, sched::create, backend, all, settings, sampling.policyPerBatch(p), Progress.console());
+        int cols = (int) Math.ceil(Math.sqrt(n));
+        long pictureBytes = n == 1 ? 8L * img[1] * img[2] : 8 * Images.gridPixels(n, cols, img[1], img[2], Images.defaultScale(img[1]));
+        sampling.checkMemory("generate", p, backend, n, bs, 1, pictureBytes, "the PNG");   // 4 bytes a pixel, and its encoding
+        Conditioning all = sampling.conditioning(p, n);
+        Generation.Settings settings = new Generation.Settings(n, bs, sampling.steps(), sampling.seed());
+        System.err.printf("generate: %s (%s, %.2f M parameters), %s, %d steps, %d images, %s, backend %s%n", p.name(),
+                p.unet().kind(), p.unet().parameterCount() / 1e6, sched.config().kind().className, sampling.steps(), n,
+                initial == null ? "seed " + sampling.seed() : "latents of " + noise, backend.name());
+        Generation g = Generation.run(p, sched::create, backend, all, settings, initial, sampling.policyPerBatch(p), Progress.console());
         g.traces().forEach(t -> System.err.println(t.summary()));
         if (p.vae() == null && g.images().dim(1) == 4) System.err.println("note: no VAE in " + p.name() + ": showing the first 3 latent channels");
-        Images.writePng(Images.grid(g.images(), cols, Images.defaultScale(g.images().dim(2))), out);   // the main output first
+        Images.writePng(Images.picture(g.images()), out);   // the main output first
         System.out.println("wrote " + out);
         if (trace != null) {
             g.traces().getFirst().writeJson(trace);
             System.out.println("wrote " + trace);
         }
         return 0;
+    }
+
+    /** --num-images, or the N of --noise, or one image per prompt, or 16. */
+    private int imageCount(Tensor initial) {
+        if (initial != null) {
+            if (numImages != null && numImages != initial.dim(0))
+                throw new IllegalArgumentException("--num-images " + numImages + " differs from the " + initial.dim(0) + " latents in --noise " + noise
+                        + " (one image per latent; leave --num-images out)");
+            return initial.dim(0);
+        }
+        if (numImages != null) return numImages;
+        return sampling.prompts() != null ? sampling.prompts().size() : 16;
     }
 }

@@ -1,8 +1,10 @@
 package jdiffusion.cli;
 
+import jdiffusion.image.Images;
 import jdiffusion.kernels.Backend;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Denoiser;
+import jdiffusion.sample.Generation;
 import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
@@ -11,7 +13,6 @@ import jdiffusion.sample.Sampler;
 import jdiffusion.sample.StepRecord;
 import jdiffusion.schedule.Scheduler;
 import jdiffusion.tensor.Tensor;
-import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.SafeTensorsWriter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +25,9 @@ import java.util.concurrent.Callable;
 @Command(name = "sample", mixinStandardHelpOptions = true,
         description = {"Sample from a given initial latent and write the whole trajectory.",
                 "Input: --noise FILE with key x_T (already multiplied by the scheduler's init_noise_sigma).",
-                "Output keys: x_T, x.<i> (latent after step i), out (final latent), unet_calls, computed (1 where the UNet ran fully)."})
+                "Conditioning: --prompt TEXT [--negative-prompt TEXT] [--clip-skip K] (pipelines with a text encoder), --cond FILE or --class NAME.",
+                "Output keys: x_T, x.<i> (latent after step i), out (final latent), unet_calls, computed (1 where the UNet ran fully),",
+                "image ([N, 3, H, W] in [0, 1] = clamp(decoded / 2 + 0.5, 0, 1), when the pipeline has a VAE)."})
 public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--noise", required = true, description = "safetensors with x_T.")
     Path noise;
@@ -44,13 +47,7 @@ public final class SampleCommand implements Callable<Integer> {
         Checks.outputs("--output", output, "--trace", trace);
         Pipeline p = sampling.load();
         int steps = sampling.steps();
-        Tensor xT;
-        try (SafeTensorsFile f = SafeTensorsFile.open(noise)) {
-            xT = Tensors.require(f, "x_T");
-        }
-        int channels = p.unet().inChannels();
-        if (xT.rank() != 4 || xT.dim(1) != channels || xT.dim(0) < 1 || xT.dim(2) < 1 || xT.dim(3) < 1)
-            throw new IllegalArgumentException(noise + ": x_T " + xT.shapeString() + " does not fit the model's latent [N, " + channels + ", H, W] (N, H, W ≥ 1)");
+        Tensor xT = Tensors.initialLatents(noise, p);
         Scheduler scheduler = sampling.scheduler(p).create();
         scheduler.setTimesteps(steps);   // a step count the scheduler cannot make is refused before anything else
         Conditioning cond = sampling.conditioning(p, xT.dim(0));
@@ -67,6 +64,7 @@ public final class SampleCommand implements Callable<Integer> {
         Tensors.put(w, "x_T", xT);
         for (int i = 0; i < steps; i++) Tensors.put(w, "x." + i, r.latents().get(i + 1));
         Tensors.put(w, "out", r.out());
+        if (p.vae() != null) Tensors.put(w, "image", Images.unit(Generation.decode(p, backend, r.out())));   // [N, 3, H, W] in [0, 1]
         w.put("unet_calls", new int[]{1}, new float[]{r.trace().unetCalls()});
         float[] computed = new float[steps];
         for (StepRecord s : r.trace().records()) computed[s.index()] = s.unetCalls();

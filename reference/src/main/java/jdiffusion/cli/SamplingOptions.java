@@ -73,7 +73,9 @@ public final class SamplingOptions {
         Checks.atLeast("--steps", steps, 1);
         Path dir = resolveModel(model);
         weightBytes = MemoryBudget.checkWeights(dir, backend.weightPrecision());
-        return Pipeline.load(dir, backend.weightPrecision());
+        Pipeline p = Pipeline.load(dir, backend.weightPrecision());
+        p.notes().forEach(n -> System.err.println("note: " + n));
+        return p;
     }
 
     /**
@@ -103,13 +105,22 @@ public final class SamplingOptions {
         return scheduler.resolve(p.schedulerConfig());
     }
 
+    private Backend created;
+
+    /** The backend of the run (created on the first call; the same one after that). */
     public Backend backend() {
-        return backend.create();
+        if (created == null) created = backend.create();
+        return created;
     }
 
-    /** The conditioning of {@code images} images, or null for an unconditional model. */
+    /** The conditioning of {@code images} images (prompts encoded on {@link #backend()}), or null for an unconditional model. */
     public Conditioning conditioning(Pipeline p, int images) {
-        return conditioning.resolve(p, images);
+        return conditioning.resolve(p, images, backend());
+    }
+
+    /** The prompts of --prompt or --prompts-file, or null when none are given. */
+    public java.util.List<String> prompts() {
+        return conditioning.prompts();
     }
 
     /** The acceleration policy of one run, seeded by {@code rng}. */

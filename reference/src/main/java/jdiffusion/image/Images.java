@@ -15,10 +15,33 @@ public final class Images {
     private Images() {
     }
 
-    /** diffusers' postprocessing: (x / 2 + 0.5).clamp(0, 1) · 255, rounded. */
+    /**
+     * diffusers' postprocessing of one value, in its float32 arithmetic: u = (x / 2 + 0.5).clamp(0, 1)
+     * (VaeImageProcessor.denormalize), then numpy's (u · 255).round() (halves to even) as uint8 (numpy_to_pil).
+     */
     static int toByte(float v) {
-        double u = Math.min(1.0, Math.max(0.0, v / 2.0 + 0.5));
-        return (int) Math.round(u * 255.0);
+        return (int) Math.rint(unit(v) * 255f);
+    }
+
+    /** (x / 2 + 0.5).clamp(0, 1) in float32: a decoded value in [-1, 1] as diffusers' output_type "pt" gives it. */
+    public static float unit(float v) {
+        return Math.min(1f, Math.max(0f, v / 2f + 0.5f));
+    }
+
+    /** {@link #unit} of every value: decoded images [N, C, H, W] in [-1, 1] to [0, 1] (diffusers' output_type "pt"). */
+    public static Tensor unit(Tensor decoded) {
+        float[] d = decoded.data(), o = new float[d.length];
+        for (int i = 0; i < d.length; i++) o[i] = unit(d[i]);
+        return Tensor.of(o, decoded.shape());
+    }
+
+    /**
+     * What generate writes for a batch: the image itself (its own size, the pixels diffusers would save) when
+     * there is one, else a grid of all of them, scaled up so that small images stay visible.
+     */
+    public static BufferedImage picture(Tensor batch) {
+        if (batch.dim(0) == 1) return image(batch, 0);
+        return grid(batch, (int) Math.ceil(Math.sqrt(batch.dim(0))), defaultScale(batch.dim(2)));
     }
 
     /** Image {@code k} of a batch; 4-channel latents without a VAE are previewed from their first 3 channels. */

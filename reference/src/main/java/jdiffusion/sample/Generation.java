@@ -33,6 +33,19 @@ public record Generation(Tensor images, List<Trace> traces) {
 
     public static Generation run(Pipeline p, Supplier<Scheduler> schedulers, Backend backend, Conditioning all, Settings s,
                                  IntFunction<StepPolicy> policyForBatch, Progress progress) {
+        return run(p, schedulers, backend, all, s, null, policyForBatch, progress);
+    }
+
+    /**
+     * As {@link #run(Pipeline, Supplier, Backend, Conditioning, Settings, IntFunction, Progress)}, starting image j from
+     * row j of {@code initial} [images, C, H, W] (already multiplied by init_noise_sigma, as the {@code sample} command takes
+     * x_T) instead of seeded noise; null = seeded noise. The seed still drives any noise drawn later.
+     */
+    public static Generation run(Pipeline p, Supplier<Scheduler> schedulers, Backend backend, Conditioning all, Settings s, Tensor initial,
+                                 IntFunction<StepPolicy> policyForBatch, Progress progress) {
+        if (initial != null && (initial.rank() != 4 || initial.dim(0) != s.images() || initial.dim(1) != p.unet().inChannels()))
+            throw new IllegalArgumentException("initial latents " + initial.shapeString() + " do not fit " + s.images() + " images of "
+                    + p.unet().inChannels() + " latent channels ([" + s.images() + ", " + p.unet().inChannels() + ", H, W])");
         NoiseSource rng = new NoiseSource(s.seed());
         List<Tensor> images = new ArrayList<>();
         List<Trace> traces = new ArrayList<>();
@@ -40,7 +53,7 @@ public record Generation(Tensor images, List<Trace> traces) {
             int k = Math.min(s.batch(), s.images() - first);
             Scheduler scheduler = schedulers.get();
             scheduler.setTimesteps(s.steps());   // init_noise_sigma depends on the run's sigmas (Euler)
-            Tensor xT = initialLatent(rng, p, first, k, scheduler.initNoiseSigma());
+            Tensor xT = initial != null ? initial.slice0(first, k) : initialLatent(rng, p, first, k, scheduler.initNoiseSigma());
             Conditioning cond = all == null ? null : all.slice(first, k);
             Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
             Sampler.Result r = sampler.run(xT, s.steps(), cond, policyForBatch.apply(b), rng.fork("scheduler-noise-" + b), progress);

@@ -107,7 +107,7 @@ public final class SafeTensorsFile implements AutoCloseable {
         if (dt == null || !dt.isTextual()) throw WeightsException.at(file, key, "missing or non-string 'dtype'");
         DType dtype = DType.parse(dt.asText());
         if (dtype == null)
-            throw WeightsException.at(file, key, "unsupported dtype '" + dt.asText() + "' (supported: F32, F16, BF16, I64, I32)");
+            throw WeightsException.at(file, key, "unsupported dtype '" + dt.asText() + "' (supported: F32, F16, BF16, I64, I32, U8)");
         if (sh == null || !sh.isArray()) throw WeightsException.at(file, key, "missing or non-array 'shape'");
         long[] shape = new long[sh.size()];
         for (int i = 0; i < shape.length; i++) {
@@ -189,13 +189,13 @@ public final class SafeTensorsFile implements AutoCloseable {
     }
 
     /**
-     * An integer tensor (I64 or I32, e.g. token ids) read exactly. A floating-point tensor is an error
+     * An integer tensor (I64, I32 or U8, e.g. token ids or pixels) read exactly. A floating-point tensor is an error
      * naming the file and key: ids stored as floats are refused rather than rounded.
      */
     public long[] longs(String key) {
         TensorEntry e = entry(key);
         if (!e.dtype().isInteger())
-            throw WeightsException.at(file, key, "dtype " + e.dtype() + " is not an integer type (expected I64 or I32)");
+            throw WeightsException.at(file, key, "dtype " + e.dtype() + " is not an integer type (expected I64, I32 or U8)");
         long n = e.elementCount();
         if (n > Integer.MAX_VALUE - 8) throw WeightsException.at(file, key, "tensor has " + n + " elements, more than a Java array holds");
         MemorySegment seg = bytes(key);
