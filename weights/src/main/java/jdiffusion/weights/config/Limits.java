@@ -9,8 +9,8 @@ package jdiffusion.weights.config;
 final class Limits {
     /** More levels than this would make the size multiple 2^(levels−1) overflow an int. */
     static final int MAX_LEVELS = 16;
-    /** Resnets per block: diffusers configs use 1–3; the bound keeps a typo from building millions of modules. */
-    static final int MAX_LAYERS = 64;
+    /** Resnets per block: diffusers configs use 1–10; the bound keeps a typo from building millions of modules. */
+    static final int MAX_LAYERS = 32;
     /** Largest element count of one Java float array (the JDK refuses a few less than Integer.MAX_VALUE). */
     static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
 
