@@ -298,6 +298,7 @@ public final class ConfigReader {
 
     /** A JSON value for an error message, shortened so that a huge value does not flood the terminal. */
     static String show(JsonNode n) {
+        if (n.isNumber() && !Double.isFinite(n.doubleValue())) return Double.toString(n.doubleValue());   // Jackson quotes NaN
         String s = n.toString();
         return s.length() > 80 ? s.substring(0, 77) + "..." : s;
     }
