@@ -96,7 +96,9 @@ public final class FashionClassifier {
     }
 
     private static Tensor t(SafeTensorsFile f, String key) {
-        return Tensor.of(f.floats(key), f.entry(key).intShape());
+        float[] v = f.floats(key);
+        jdiffusion.weights.CheckpointReader.requireFinite(f.file(), key, v);   // a NaN weight would make every score NaN
+        return Tensor.of(v, f.entry(key).intShape());
     }
 
     public List<String> classNames() {
