@@ -1,5 +1,6 @@
 package jdiffusion.nn;
 
+import jdiffusion.metrics.FashionClassifier;
 import jdiffusion.sample.ClassEmbeddings;
 import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.SafeTensorsWriter;
@@ -81,6 +82,13 @@ class LoadHardeningTest {
                 c -> c.replace("\"attention_head_dim\": 32", "\"attention_head_dim\": 0"), null);
         WeightsException e = assertThrows(WeightsException.class, () -> UNet.load(ModelFolder.open(dir)));  // was ArithmeticException: / by zero
         assertTrue(e.getMessage().contains("'attention_head_dim': expected an integer in 1..2147483647, found 0"), e.getMessage());
+    }
+
+    @Test
+    void classifierConfigIsValidatedToo() throws IOException {
+        Path dir = copy("fmnist-classifier", "model.safetensors", c -> c.replaceFirst("\"num_groups\": 8", "\"num_groups\": 0"), null);
+        WeightsException e = assertThrows(WeightsException.class, () -> FashionClassifier.load(dir));   // was accepted, / by zero when run
+        assertTrue(e.getMessage().contains("key 'layers[1].num_groups': expected an integer in 1..2147483647, found 0"), e.getMessage());
     }
 
     /** Runs {@link LoadProbe} in a JVM with a 192 MiB heap; returns its output (stdout + stderr). */

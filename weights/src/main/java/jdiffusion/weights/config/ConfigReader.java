@@ -46,11 +46,18 @@ public final class ConfigReader {
             .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
     private final Path file;
     private final ObjectNode root;
+    /** "" for a file's root; "layers[3]." for a nested object, so its errors name the whole path. */
+    private final String prefix;
     private final Set<String> consumed = new LinkedHashSet<>();
 
     public ConfigReader(Path file, ObjectNode root) {
+        this(file, root, "");
+    }
+
+    private ConfigReader(Path file, ObjectNode root, String prefix) {
         this.file = file;
         this.root = root;
+        this.prefix = prefix;
     }
 
     public static ConfigReader read(Path file) {
@@ -75,7 +82,23 @@ public final class ConfigReader {
     }
 
     public WeightsException error(String key, String problem) {
-        return WeightsException.at(file, key, problem);
+        return WeightsException.at(file, prefix + key, problem);
+    }
+
+    /**
+     * A required non-empty list of objects (e.g. a network's layers), one reader per entry; each reads
+     * and finishes its own keys, and its errors name them as {@code key[i].name}.
+     */
+    public List<ConfigReader> objects(String key) {
+        JsonNode n = node(key);
+        if (n == null || !n.isArray() || n.isEmpty())
+            throw error(key, "expected a non-empty list of objects, found " + (n == null ? "nothing" : show(n)));
+        List<ConfigReader> out = new ArrayList<>();
+        for (int i = 0; i < n.size(); i++) {
+            if (!n.get(i).isObject()) throw error(key, "entry " + i + " is " + show(n.get(i)) + ", expected an object");
+            out.add(new ConfigReader(file, (ObjectNode) n.get(i), prefix + key + "[" + i + "]."));
+        }
+        return out;
     }
 
     private JsonNode node(String key) {
@@ -331,7 +354,7 @@ public final class ConfigReader {
             if (!k.startsWith("_") && !consumed.contains(k)) unknown.add(k);
         });
         if (!unknown.isEmpty())
-            throw WeightsException.at(file, unknown.getFirst(), "unknown config option" + (unknown.size() > 1 ? "s " + unknown : "")
+            throw WeightsException.at(file, prefix + unknown.getFirst(), "unknown config option" + (unknown.size() > 1 ? "s " + unknown : "")
                     + ": jdiffusion does not implement " + (unknown.size() > 1 ? "them" : "it") + " and will not ignore it");
     }
 }
