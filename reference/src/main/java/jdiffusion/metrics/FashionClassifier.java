@@ -80,7 +80,7 @@ public final class FashionClassifier {
             for (ConfigReader l : layerConfigs) {
                 String type = l.string("type", null, "conv2d", "group_norm", "silu", "global_avg_pool", "linear");
                 l.require(type != null, "type", "missing (one of conv2d, group_norm, silu, global_avg_pool, linear)");
-                boolean feat = "features".equals(l.string("output", null, "features"));
+                boolean feat = "features".equals(l.string("output", null, "features", "logits"));   // logits: the last layer
                 String key = type.equals("silu") || type.equals("global_avg_pool") ? null : l.string("weights", null);
                 l.require(key != null || type.equals("silu") || type.equals("global_avg_pool"), "weights", "missing: the layer's key prefix in " + weightsFile);
                 l.inert("comment", "in_channels", "out_channels", "num_channels", "in_features", "out_features");

@@ -79,7 +79,7 @@ public record SchedulerConfig(
     }
 
     public static SchedulerConfig parse(ConfigReader r, Kind k) {
-        String fileClass = r.json().has("_class_name") ? r.json().get("_class_name").asText() : null;
+        String fileClass = r.string("_class_name", null);
         boolean dpm = k == Kind.DPMPP_2M, euler = k == Kind.EULER;
         // the schedule's arrays have num_train_timesteps entries: bounded so that a typo cannot exhaust the heap
         int n = r.integer("num_train_timesteps", 1000, 1, MAX_TRAIN_TIMESTEPS);

@@ -38,9 +38,9 @@ public record ModelFolder(Path dir, Path config, Path weights, String className)
                 throw WeightsException.at(dir, null, "this is a pipeline folder (model_index.json); open it as a pipeline");
             throw WeightsException.at(dir, null, "not a diffusers model folder: config.json is missing");
         }
-        String cls = ConfigReader.read(config).json().path("_class_name").asText(null);
-        if (cls == null) throw WeightsException.at(config, "_class_name", "missing: cannot tell which model this folder holds");
-        return new ModelFolder(dir, config, findWeights(dir, variant), cls);
+        var cls = ConfigReader.read(config).json().path("_class_name");
+        if (!cls.isTextual()) throw WeightsException.at(config, "_class_name", "missing or not a string: cannot tell which model this folder holds");
+        return new ModelFolder(dir, config, findWeights(dir, variant), cls.asText());
     }
 
     private static Path findWeights(Path dir, String variant) {
