@@ -121,6 +121,12 @@ class ConfigValidationTest {
         assertTrue(e.getMessage().contains("'../unet'") && e.getMessage().contains("sub-folder"), e.getMessage());
     }
 
+    @Test
+    void binaryConfigIsNamedAsNotText() throws IOException {
+        Path p = Files.write(dir.resolve("config.json"), new byte[]{'{', '"', (byte) 0xff, '"', '}'});
+        rejects(() -> UNet2DConfig.parse(p), "not UTF-8 text");   // was "cannot read: Input length = 1"
+    }
+
     /** The configs of the golden data, the bundled models and the built-in architectures all still parse. */
     @Test
     void everyRealConfigStillParses() throws IOException {

@@ -68,6 +68,8 @@ public final class ConfigReader {
             return new ConfigReader(file, (ObjectNode) n);
         } catch (JsonProcessingException e) {
             throw WeightsException.at(file, null, "not well-formed JSON: " + e.getOriginalMessage());
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw WeightsException.at(file, null, "not UTF-8 text (a config is a UTF-8 JSON file)");
         } catch (IOException e) {
             throw WeightsException.at(file, null, "cannot read: " + e.getMessage());
         }
