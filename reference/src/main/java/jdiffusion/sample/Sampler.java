@@ -112,10 +112,13 @@ public final class Sampler {
         return new Result(x, latents, trace);
     }
 
-    /** MACs of one full evaluation at the starting resolution, from the shapes alone (no arithmetic). */
+    /**
+     * MACs of one full evaluation at the starting resolution, from the shapes alone: no arithmetic, and
+     * no activation is allocated (every tensor of the dry run is a storage-less {@link Tensor#shapeOnly}).
+     */
     private long fullStepMacs(Tensor xT, Conditioning cond, boolean guided) {
         MacCounter dry = new MacCounter(new jdiffusion.kernels.ShapeOnlyBackend());
-        Tensor in = Tensor.zeros(xT.shape());
+        Tensor in = Tensor.shapeOnly(xT.shape());
         denoiser.raw(new Ctx(dry), in, 500f, cond, guided);
         return dry.macs();
     }

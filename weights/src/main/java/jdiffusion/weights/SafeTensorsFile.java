@@ -92,7 +92,11 @@ public final class SafeTensorsFile implements AutoCloseable {
             JsonNode v = f.getValue();
             if (key.equals("__metadata__")) {
                 if (!v.isObject()) throw WeightsException.at(file, key, "__metadata__ must be an object of strings");
-                v.fields().forEachRemaining(m -> metadataOut.put(m.getKey(), m.getValue().asText()));
+                for (var m : v.properties()) {
+                    if (!m.getValue().isTextual())
+                        throw WeightsException.at(file, key, "__metadata__ must be an object of strings; '" + m.getKey() + "' is " + m.getValue());
+                    metadataOut.put(m.getKey(), m.getValue().asText());
+                }
                 continue;
             }
             entries.put(key, parseEntry(file, key, v, dataBytes));
@@ -116,7 +120,8 @@ public final class SafeTensorsFile implements AutoCloseable {
                 throw WeightsException.at(file, key, "shape " + sh + " must be non-negative integers");
             shape[i] = d.asLong();
         }
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber())
+        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()
+                || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong())   // asLong() would wrap 2^64 + 5 to 5
             throw WeightsException.at(file, key, "'data_offsets' must be [begin, end]");
         long begin = off.get(0).asLong(), end = off.get(1).asLong();
         if (begin < 0 || end < begin)

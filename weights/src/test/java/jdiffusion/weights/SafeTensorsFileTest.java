@@ -180,6 +180,21 @@ class SafeTensorsFileTest {
     }
 
     @Test
+    void offsetsBeyondLongAreNotWrapped() throws IOException {
+        // 18446744073709551616 = 2^64: asLong() wrapped it to 0 and the tensor was read from offset 0
+        Path p = file("o.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[18446744073709551616,18446744073709551624]}}", floats(1, 2));
+        WeightsException e = rejects(p);
+        assertTrue(e.getMessage().contains("'w'") && e.getMessage().contains("'data_offsets' must be [begin, end]"), e.getMessage());
+    }
+
+    @Test
+    void metadataValuesMustBeStrings() throws IOException {
+        Path p = file("md.safetensors", "{\"__metadata__\":{\"format\":5},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", floats(1, 2));
+        WeightsException e = rejects(p);   // 5 was read as the string "5"
+        assertTrue(e.getMessage().contains("__metadata__ must be an object of strings; 'format' is 5"), e.getMessage());
+    }
+
+    @Test
     void missingKeyNamesFileAndKey() throws IOException {
         Path p = file("m.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", floats(1, 2));
         try (SafeTensorsFile f = SafeTensorsFile.open(p)) {
