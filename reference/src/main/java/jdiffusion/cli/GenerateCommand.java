@@ -34,7 +34,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--batch", description = "Images per UNet batch (default: all at once). Policies decide per batch.")
     Integer batch;
 
-    @Option(names = "--out", defaultValue = "grid.png", description = "PNG grid to write (default grid.png).")
+    @Option(names = "--out", defaultValue = "grid.png", description = "PNG to write: the image itself for one image, a grid for several (default grid.png).")
     Path out;
 
     @Option(names = "--trace", description = "Write the trace of the (first) batch as JSON.")
@@ -58,7 +58,7 @@ public final class GenerateCommand implements Callable<Integer> {
         int[] img = SweepCommand.imageShape(p);
         int cols = (int) Math.ceil(Math.sqrt(n));
         long pictureBytes = n == 1 ? 8L * img[1] * img[2] : 8 * Images.gridPixels(n, cols, img[1], img[2], Images.defaultScale(img[1]));
-        sampling.checkMemory("generate", p, backend, n, bs, 1, pictureBytes, "the PNG");   // 4 bytes a pixel, and its encoding
+        sampling.checkMemory("generate", p, backend, n, bs, 1, pictureBytes, n == 1 ? "the PNG" : "the PNG grid");   // 4 bytes a pixel, and its encoding
         Conditioning all = sampling.conditioning(p, n);
         Generation.Settings settings = new Generation.Settings(n, bs, sampling.steps(), sampling.seed());
         System.err.printf("generate: %s (%s, %.2f M parameters), %s, %d steps, %d images, %s, backend %s%n", p.name(),

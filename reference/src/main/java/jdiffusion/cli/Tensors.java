@@ -30,7 +30,7 @@ final class Tensors {
         }
         int channels = p.unet().inChannels();
         if (xT.rank() != 4 || xT.dim(1) != channels || xT.dim(0) < 1 || xT.dim(2) < 1 || xT.dim(3) < 1)
-            throw new IllegalArgumentException(file + ": x_T " + xT.shapeString() + " does not fit the model's latent [N, " + channels + ", H, W]");
+            throw new IllegalArgumentException(file + ": x_T " + xT.shapeString() + " does not fit the model's latent [N, " + channels + ", H, W] (N, H, W ≥ 1)");
         return xT;
     }
 
