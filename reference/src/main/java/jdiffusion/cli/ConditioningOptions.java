@@ -43,13 +43,25 @@ public final class ConditioningOptions {
         if (ce == null)
             throw new IllegalArgumentException(p.name() + " is conditional (UNet2DConditionModel) but has no class_embeddings/: give prompt embeddings with --cond FILE");
         double g = guidance == null ? 3.0 : guidance;
-        List<String> names = classes == null ? List.of("all") : classes;
         int[] idx = new int[images];
-        if (names.size() == 1 && names.getFirst().equalsIgnoreCase("all")) {
-            for (int k = 0; k < images; k++) idx[k] = k % ce.classNames().size();
-        } else {
-            for (int k = 0; k < images; k++) idx[k] = ce.indexOf(names.get(k % names.size()));
-        }
+        for (int k = 0; k < images; k++) idx[k] = classIndex(ce, k);
         return ce.condition(idx, g);
+    }
+
+    /** The class image k is generated for: --class cycled over the images, every class in turn by default. */
+    private int classIndex(ClassEmbeddings ce, int k) {
+        List<String> names = classes == null ? List.of("all") : classes;
+        if (names.size() == 1 && names.getFirst().equalsIgnoreCase("all")) return k % ce.classNames().size();
+        return ce.indexOf(names.get(k % names.size()));
+    }
+
+    /**
+     * What image k is conditioned on, for a manifest: {"class", name} or {"prompt", file}; null for an
+     * unconditional model. Call after {@link #resolve}, which validates the options.
+     */
+    public String[] label(Pipeline p, int k) {
+        if (!p.unet().conditional()) return null;
+        if (condFile != null) return new String[]{"prompt", condFile.toString()};
+        return new String[]{"class", p.classes().classNames().get(classIndex(p.classes(), k))};
     }
 }

@@ -1,5 +1,7 @@
 package jdiffusion.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import jdiffusion.image.Images;
 
 import jdiffusion.kernels.Backend;
@@ -8,27 +10,36 @@ import jdiffusion.sample.Generation;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
-import jdiffusion.schedule.Scheduler;
+import jdiffusion.sample.StepPolicy;
 import jdiffusion.schedule.Schedulers;
+import jdiffusion.sweep.Sweep;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
 
-/** The main job: sample images from seeded noise and write them as a PNG grid. */
+/** The main job: sample images from seeded noise and write them as a PNG grid, or as a folder of PNGs with a manifest. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate images from seeded noise and write a PNG grid (default model: the bundled fashion-ddpm-32).")
-public final class GenerateCommand implements Callable<Integer> {
+        description = "Generate images from seeded noise and write a PNG grid (default model: the bundled fashion-ddpm-32), "
+                + "or one PNG per image with a manifest into a folder (bulk generation; --spark spreads it over a cluster).")
+public final class GenerateCommand implements Callable<Integer>, Distributable {
     @Option(names = "--num-images", defaultValue = "16", description = "Number of images (default 16).")
     int numImages;
 
-    @Option(names = "--batch", description = "Images per UNet batch (default: all at once). Policies decide per batch.")
+    @Option(names = "--batch", description = "Images per UNet batch (default: all at once; 16 into a folder). Policies decide per batch.")
     Integer batch;
 
-    @Option(names = "--out", defaultValue = "grid.png", description = "PNG grid to write (default grid.png).")
+    @Option(names = "--out", defaultValue = "grid.png",
+            description = {"PNG grid to write (default grid.png), or a folder (a path not ending in .png): images/NNNNNN.png and manifest.jsonl",
+                    "(seed, class/prompt, settings, trace summary, checksums); rerunning into the folder generates only the images not yet there."})
     Path out;
 
     @Option(names = "--trace", description = "Write the trace of the (first) batch as JSON.")
@@ -37,11 +48,18 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
+    @Mixin
+    ClusterOptions clusterOptions;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
         Checks.atLeast("--num-images", numImages, 1);
         if (batch != null) Checks.atLeast("--batch", batch, 1);
-        int bs = batch == null ? numImages : batch;
+        int bs = batchSize();
+        boolean folder = ImageFolder.isFolder(out);
         Pipeline p = sampling.load();
         Backend backend = sampling.backend();
         Conditioning all = sampling.conditioning(p, Math.max(1, numImages));
@@ -50,13 +68,108 @@ public final class GenerateCommand implements Callable<Integer> {
         System.err.printf("generate: %s (%s, %.2f M parameters), %s, %d steps, %d images, seed %d, backend %s%n", p.name(),
                 p.unet().kind(), p.unet().parameterCount() / 1e6, sched.config().kind().className, sampling.steps(), numImages,
                 sampling.seed(), backend.name());
-        Generation g = Generation.run(p, sched::create, backend, all, settings, sampling.policyPerBatch(p), Progress.console());
+        if (!folder && !clusterOptions.given()) {
+            Generation g = Generation.run(p, sched::create, backend, all, settings, sampling.policyPerBatch(p), Progress.console());
+            writeGrid(p, g);
+            return 0;
+        }
+        Worker here = worker(p, backend, all, sched);
+        try (Cluster cluster = clusterOptions.connect(spec)) {   // null without --spark
+            if (cluster != null) System.err.println("generate: tasks of " + bs + " images on " + cluster.where());
+            Parts parts = cluster == null ? (first, count) -> () -> List.of(here.part("", first, count)) : (first, count) -> cluster.submit("", first, count, bs)::await;
+            if (!folder) {
+                writeGrid(p, Generation.concat(parts.start(0, numImages).await().stream().map(Sweep.Part::generation).toList()));
+                return 0;
+            }
+            writeFolder(p, sched, bs, cluster == null ? 1 : cluster.slots(), parts, cluster == null ? backend.name() : backend.name() + ", on " + cluster.where());
+        }
+        return 0;
+    }
+
+    private int batchSize() {
+        return batch != null ? batch : ImageFolder.isFolder(out) ? Math.min(16, numImages) : numImages;
+    }
+
+    private void writeGrid(Pipeline p, Generation g) {
         g.traces().forEach(t -> System.err.println(t.summary()));
         if (trace != null) g.traces().getFirst().writeJson(trace);
         int cols = (int) Math.ceil(Math.sqrt(numImages));
         if (p.vae() == null && g.images().dim(1) == 4) System.err.println("note: no VAE in " + p.name() + ": showing the first 3 latent channels");
         Images.writePng(Images.grid(g.images(), cols, Images.defaultScale(g.images().dim(2))), out);
         System.out.println("wrote " + out);
-        return 0;
+    }
+
+    /** Started work on images [first, first + count): computed here (at once) or submitted to a cluster. */
+    @FunctionalInterface
+    private interface Parts {
+        Pending start(int first, int count);
+
+        interface Pending {
+            List<Sweep.Part> await();
+        }
+    }
+
+    /**
+     * Bulk generation into a folder, in waves of whole batches (two waves in flight on a cluster, so it
+     * never waits for the driver writing PNGs); batches already in the folder are skipped.
+     */
+    private void writeFolder(Pipeline p, Schedulers.Resolved sched, int bs, int slots, Parts parts, String where) {
+        ObjectNode set = new ObjectMapper().createObjectNode();
+        set.put("model", p.name());
+        set.put("scheduler", sched.config().kind().className);
+        set.put("steps", sampling.steps());
+        set.put("batch", bs);
+        set.put("policy", sampling.policy(p, new NoiseSource(0)).describe());
+        set.put("weights_dtype", sampling.backend.weightPrecision().toString());
+        Conditioning one = sampling.conditioning(p, 1);
+        if (one != null) set.put("guidance", one.guidance());
+        ImageFolder folder = new ImageFolder(out, set);
+        int wave = bs * Math.max(1, 2 * slots);
+        Deque<int[]> ranges = new ArrayDeque<>();
+        for (int first = 0; first < numImages; ) {   // runs of batches not yet in the folder, at most a wave each
+            if (folder.has(first, Math.min(bs, numImages - first))) {
+                first += bs;
+                continue;
+            }
+            int start = first;
+            while (first < numImages && first - start < wave && !folder.has(first, Math.min(bs, numImages - first))) first += bs;
+            ranges.add(new int[]{start, Math.min(first, numImages) - start});
+        }
+        System.err.printf("generate: %d images into %s (%d there already), %s%n", numImages, out, folder.done(), where);
+        Deque<Parts.Pending> inFlight = new ArrayDeque<>();
+        List<int[]> order = new ArrayList<>(ranges);
+        int next = 0, written = folder.done();
+        long t0 = System.nanoTime();
+        while (next < order.size() || !inFlight.isEmpty()) {
+            while (next < order.size() && inFlight.size() < 2) {
+                int[] r = order.get(next++);
+                inFlight.add(parts.start(r[0], r[1]));
+            }
+            for (Sweep.Part part : inFlight.removeFirst().await()) {
+                Generation g = part.generation();
+                folder.write(part.first(), g.images(), g.traces(), bs, sampling.seed(), j -> sampling.conditioning.label(p, j));
+                written += g.images().dim(0);
+            }
+            System.err.printf("generate: %d/%d images, %.0f s%n", written, numImages, (System.nanoTime() - t0) / 1e9);
+        }
+        System.out.println("wrote " + out + " (" + numImages + " images, " + folder.manifest().getFileName() + ")");
+    }
+
+    /** On an executor: the model, conditioning and scheduler of this command line. */
+    @Override
+    public Worker worker() {
+        Pipeline p = sampling.load();
+        return worker(p, sampling.backend(), sampling.conditioning(p, Math.max(1, numImages)), sampling.scheduler(p));
+    }
+
+    private Worker worker(Pipeline p, Backend backend, Conditioning all, Schedulers.Resolved sched) {
+        int bs = batchSize();
+        IntFunction<StepPolicy> policies = sampling.policyPerBatch(p);
+        return (unit, first, count) -> {
+            long t0 = System.nanoTime();
+            Generation g = Generation.run(p, sched::create, backend, all, new Generation.Settings(count, bs, sampling.steps(), sampling.seed()), first,
+                    policies, Progress.NONE);
+            return new Sweep.Part(first, g, Double.NaN, (System.nanoTime() - t0) / 1e9);
+        };
     }
 }
