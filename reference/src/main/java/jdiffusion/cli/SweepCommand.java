@@ -100,6 +100,11 @@ public final class SweepCommand implements Callable<Integer>, Distributable {
     @Mixin
     ClusterOptions clusterOptions;
 
+    @Option(names = "--task-batches", defaultValue = "4",
+            description = "With --spark: batches per task (default 4). A task also times the reference just before and after its batches "
+                    + "(about 100 image-steps each), so larger tasks spend less on timing; smaller ones spread a configuration over more cores.")
+    int taskBatches;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -143,9 +148,10 @@ public final class SweepCommand implements Callable<Integer>, Distributable {
             try (Cluster cluster = clusterOptions.connect(spec)) {   // null without --spark
                 Sweep sweep = new Sweep(p, backend, set, ev, store, bs, seed, System.err);
                 if (cluster != null) {
+                    int perTask = bs * Checks.atLeast("--task-batches", taskBatches, 1);   // whole batches: every image in the batch it has without Spark
                     where += ", on " + cluster.where();
-                    System.err.println("sweep: tasks of " + sweep.taskImages() + " images on " + cluster.where());
-                    sweep.source(new ClusterSweep(cluster, grid.stream().filter(c -> sweep.pending(c, referenceSteps)).toList(), set.images(), sweep.taskImages()));
+                    System.err.println("sweep: tasks of " + perTask + " images on " + cluster.where());
+                    sweep.source(new ClusterSweep(cluster, grid.stream().filter(c -> sweep.pending(c, referenceSteps)).toList(), set.images(), perTask));
                 }
                 Sweep.Outcome o = sweep.run(grid, referenceSteps);
                 session = o.seconds();

@@ -105,11 +105,6 @@ public final class Sweep {
         return List.of(part(c, 0, set.images(), referenceSteps));
     }
 
-    /** Images per task on a cluster: one batch of the sweep (AdaptiveDiffusion configurations: that many one-image runs). */
-    public int taskImages() {
-        return batch;
-    }
-
     /** Whether {@link #run} computes {@code c} (it is not in the store, or is a reference whose images are gone). */
     public boolean pending(SweepConfig c, int referenceSteps) {
         return !store.has(c.id()) || isReference(c, referenceSteps) && ResultStore.readImages(store.referenceFile(c.scheduler())) == null;
