@@ -44,7 +44,11 @@ final class SparkCluster implements Cluster {
         if (master.startsWith("local")) {
             b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false");
         }
-        this.spark = b.getOrCreate();
+        try {
+            this.spark = b.getOrCreate();
+        } catch (Exception e) {   // SparkException is a checked exception Scala throws undeclared; the user sees one line
+            throw new IllegalArgumentException("--spark " + master + ": Spark could not start: " + e.getMessage(), e);
+        }
         this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         this.commandLine = List.copyOf(commandLine);
         spark.sparkContext().addSparkListener(times);

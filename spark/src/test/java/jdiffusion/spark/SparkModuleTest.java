@@ -25,7 +25,9 @@ class SparkModuleTest {
 
     @Test
     void sparkIsTheTopLayerAndTheEngineNeverSeesSpark() {
-        JavaClasses classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("jdiffusion");
+        // main classes only: this module's, and the engine's from its jar (not from reference's test-jar, also on the class path)
+        JavaClasses classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .withImportOption(location -> !location.contains("-tests.jar")).importPackages("jdiffusion");
         Layers.rule().check(classes);
         noClasses().that().resideOutsideOfPackage("jdiffusion.spark..").should().dependOnClassesThat().resideInAPackage("org.apache.spark..")
                 .because("Spark is provided only with --spark: the engine and the CLI reach it through jdiffusion.cli.Cluster").check(classes);
@@ -46,6 +48,14 @@ class SparkModuleTest {
         assertEquals(List.of("forward", "--steps", "2"), SparkMain.withSubmitMaster(new String[]{"forward", "--steps", "2"}, "spark://h:7077"),
                 "a command without --spark is left alone");
         assertEquals(List.of("sweep"), SparkMain.withSubmitMaster(new String[]{"sweep"}, null), "not under spark-submit");
+    }
+
+    @Test
+    void aMasterSparkCannotUseIsOneLineNamingIt() {
+        Runs.Result r = Runs.run(Runs.args("generate", "--model", Runs.MODEL.toString(), "--num-images", "1", "--steps", "1",
+                "--out", System.getProperty("java.io.tmpdir") + "/jdiffusion-never-written", "--spark", "nowhere[2]"));
+        assertEquals(1, r.exit());
+        assertTrue(r.err().startsWith("error: --spark nowhere[2]: Spark could not start") && !r.err().contains("\tat "), r.err());
     }
 
     @Test
