@@ -43,6 +43,10 @@ final class SparkCluster implements Cluster {
                 .config("spark.sql.debug.maxToStringFields", "100");   // a sweep row has 32 fields: no warning when its plan is printed
         if (master.startsWith("local")) {
             b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false");
+        } else if (System.getProperty("spark.jars") == null) {
+            // started by ./jdiffusion rather than spark-submit: executors on other machines fetch this module's jar from the driver
+            var src = SparkCluster.class.getProtectionDomain().getCodeSource();
+            if (src != null && src.getLocation().getPath().endsWith(".jar")) b.config("spark.jars", src.getLocation().toString());
         }
         try {
             this.spark = b.getOrCreate();
