@@ -108,13 +108,8 @@ public final class ConditioningOptions {
                     + (p.text() != null ? "give --prompt TEXT (or prompt embeddings with --cond FILE)" : "give prompt embeddings with --cond FILE"));
         }
         double g = guidance == null ? 3.0 : guidance;
-        List<String> names = classes == null ? List.of("all") : classes;
         int[] idx = new int[images];
-        if (names.size() == 1 && names.getFirst().equalsIgnoreCase("all")) {
-            for (int k = 0; k < images; k++) idx[k] = k % ce.classNames().size();
-        } else {
-            for (int k = 0; k < images; k++) idx[k] = ce.indexOf(names.get(k % names.size()));
-        }
+        for (int k = 0; k < images; k++) idx[k] = classIndex(ce, k);
         return ce.condition(idx, g);
     }
 
@@ -133,5 +128,24 @@ public final class ConditioningOptions {
         Prompts.Encoded e = Prompts.cycle(prompts(), negativePrompt, clipSkip == null ? 0 : clipSkip, images).encode(p, backend, g);
         e.warnings().forEach(w -> System.err.println("warning: " + w));
         return e.conditioning();
+    }
+
+    /** The class image k is generated for: --class cycled over the images, every class in turn by default. */
+    private int classIndex(ClassEmbeddings ce, int k) {
+        List<String> names = classes == null ? List.of("all") : classes;
+        if (names.size() == 1 && names.getFirst().equalsIgnoreCase("all")) return k % ce.classNames().size();
+        return ce.indexOf(names.get(k % names.size()));
+    }
+
+    /**
+     * What image k is conditioned on, for a manifest: {"class", name}, {"prompt", text} or {"prompt", embeddings file}; null for an
+     * unconditional model. Call after {@link #resolve}, which validates the options.
+     */
+    public String[] label(Pipeline p, int k) {
+        if (!p.unet().conditional()) return null;
+        if (condFile != null) return new String[]{"prompt", condFile.toString()};
+        List<String> ps = prompts();
+        if (ps != null) return new String[]{"prompt", ps.get(k % ps.size())};
+        return new String[]{"class", p.classes().classNames().get(classIndex(p.classes(), k))};
     }
 }

@@ -76,8 +76,11 @@ class HardeningTest {
         Path aFile = Files.writeString(tmp.resolve("file.txt"), "x");
         String png = tmp.resolve("a.png").toString();
         String[] gen = {"generate", "--model", tiny(), "--steps", "2", "--num-images", "1"};
-        CliRun r = expect(1, run(concat(gen, "--out", emptyDir.toString())), "--out", "is a directory; give a file name");
-        assertTrue(Files.isDirectory(emptyDir), "the directory is still there");
+        // a path ending in .png names a PNG: a directory of that name is refused, not replaced (a path without .png
+        // names generate's bulk folder output, images/ and manifest.jsonl inside it, which replaces nothing)
+        Path pngDir = Files.createDirectories(tmp.resolve("looks-like.png"));
+        CliRun r = expect(1, run(concat(gen, "--out", pngDir.toString())), "--out", "is a directory; give a file name");
+        assertTrue(Files.isDirectory(pngDir), "the directory is still there");
         assertFalse(r.err().contains("step 1/"), "refused before sampling:\n" + r.err());
         r = expect(1, run(concat(gen, "--out", png, "--trace", aFile.resolve("t.json").toString())), "--trace", "is not a directory");
         assertFalse(r.err().contains("step 1/"), "a bad --trace is found before sampling, not after it:\n" + r.err());
