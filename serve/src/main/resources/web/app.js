@@ -173,7 +173,7 @@ async function init() {
   $('cancel').addEventListener('click', () => {
     if (current) api('/v1/jobs/' + current.id, {method: 'DELETE'}).catch((e) => { $('error').textContent = e.message; });
   });
-  const h = await api('/health').catch(() => ({status: 'starting'}));
+  const h = await api('/health').catch(() => ({status: 'not ready'}));
   $('health').textContent = `server ${h.status}`;
 }
 

@@ -71,13 +71,14 @@ public final class Main implements Callable<Integer> {
         for (Path dir : modelDirs()) loaded.add(ServedModel.load(dir, backend.weightPrecision()));
         Backend b = backend.create();
         ImageRequest.Models served = new ImageRequest.Models(loaded);
+        // warm up before the port opens: the first request then does not pay the JIT, and nothing else uses the backend meanwhile
+        warmUp(served, b, cfg.warmupSteps());
         Server server = new Server(cfg, served, b);
         try {
             server.start();
         } catch (RuntimeException e) {
             throw new IllegalStateException("cannot listen on " + cfg.host() + ":" + cfg.port() + ": " + e.getMessage(), e);
         }
-        server.ready(false);
         java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
         Thread shutdown = Thread.ofPlatform().name("jdiffusion-shutdown").unstarted(() -> {
             LOG.info("stopping: no new jobs; waiting up to {} s for queued and running ones", cfg.shutdownGrace().toSeconds());
@@ -98,9 +99,6 @@ public final class Main implements Callable<Integer> {
             });
         System.out.printf("serving %s on http://%s:%d/ (backend %s, max-batch %d, max-queue %d)%n", loaded.stream().map(ServedModel::name).toList(),
                 cfg.host(), server.port(), b.name(), cfg.maxBatch(), cfg.maxQueue());
-        warmUp(served, b, cfg.warmupSteps());
-        server.ready(true);
-        System.out.println("ready");
         stopped.await();
         return 0;
     }

@@ -60,8 +60,8 @@ public final class Server implements AutoCloseable {
     private final Semaphore sseStreams;
     private final byte[] openApi;
     private final Javalin app;
-    private volatile boolean ready;
-    private volatile boolean draining;
+    private volatile boolean ready;      // port open
+    private volatile boolean draining;   // shutdown began
 
     /** A server computing on {@code backend}; {@link #start()} opens the port. */
     public Server(ServeConfig cfg, ImageRequest.Models models, Backend backend) {
@@ -120,11 +120,6 @@ public final class Server implements AutoCloseable {
 
     Batcher batcher() {
         return batcher;
-    }
-
-    /** Not ready (health 503) until the warm-up ran; requests are accepted all the same. */
-    void ready(boolean r) {
-        ready = r;
     }
 
     /**
@@ -195,7 +190,7 @@ public final class Server implements AutoCloseable {
     private void health(Context ctx) {
         boolean isReady = ready && !draining && batcher.accepting();
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("status", draining ? "draining" : isReady ? "ready" : "starting");
+        o.put("status", draining ? "draining" : isReady ? "ready" : "stopped");
         o.put("live", true);
         o.put("ready", isReady);
         o.put("queue", batcher.queueDepth());
@@ -238,10 +233,12 @@ public final class Server implements AutoCloseable {
     }
 
     private void stream(Job j, SseClient client) {
+        // a comment line at least every 15 s, and well within the idle timeout, keeps a waiting stream open
+        long keepAliveMs = Math.max(100, Math.min(15_000, cfg.idleTimeout().toMillis() / 2));
         try {
             int next = 0;
             while (!client.terminated()) {
-                List<Job.Event> evs = j.eventsFrom(next, 15_000);
+                List<Job.Event> evs = j.eventsFrom(next, keepAliveMs);
                 if (evs.isEmpty()) {
                     if (j.finished()) break;
                     client.sendComment("keep-alive");

@@ -79,7 +79,7 @@ class ShutdownTest {
         try {
             int port = -1;
             Pattern serving = Pattern.compile("serving .* on http://127\\.0\\.0\\.1:(\\d+)/");
-            for (int i = 0; i < 1200 && p.isAlive() && !Files.readAllLines(logFile).contains("ready"); i++) Thread.sleep(100);
+            for (int i = 0; i < 1200 && p.isAlive() && Files.readAllLines(logFile).stream().noneMatch(l -> serving.matcher(l).find()); i++) Thread.sleep(100);
             List<String> log = Files.readAllLines(logFile);
             for (String line : log) {
                 Matcher m = serving.matcher(line);
