@@ -36,18 +36,9 @@ import java.util.concurrent.Semaphore;
 public final class Server implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Server.class);
 
-    /** One API route (the OpenAPI document lists exactly these; the web page's static files are served besides). */
+    /** One API route: method and path pattern (the web page's static files are served besides the routes). */
     public record Route(String method, String path) {
     }
-
-    public static final List<Route> ROUTES = List.of(
-            new Route("POST", "/v1/images"),
-            new Route("GET", "/v1/models"),
-            new Route("GET", "/v1/jobs/{id}/events"),
-            new Route("DELETE", "/v1/jobs/{id}"),
-            new Route("GET", "/health"),
-            new Route("GET", "/metrics"),
-            new Route("GET", "/openapi.json"));
 
     static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -120,6 +111,12 @@ public final class Server implements AutoCloseable {
 
     Batcher batcher() {
         return batcher;
+    }
+
+    /** The routes as the framework registered them (a test holds openapi.json to exactly these). */
+    List<Route> routes() {
+        return app.unsafe.internalRouter.allHttpHandlers().stream()
+                .map(e -> new Route(e.endpoint.method.name(), e.endpoint.path)).toList();
     }
 
     /**

@@ -161,7 +161,8 @@ class ApiContractTest {
             String path = ps.next();
             doc.get("paths").get(path).fieldNames().forEachRemaining(method -> documented.add(new Server.Route(method.toUpperCase(), path)));
         }
-        assertEquals(new HashSet<>(Server.ROUTES), documented, "paths of openapi.json vs Server.ROUTES");
+        assertEquals(new HashSet<>(server.routes()), documented, "paths of openapi.json vs the routes the server registered");
+        assertEquals(7, documented.size());
         JsonNode schemas = doc.get("components").get("schemas");
         assertEquals(ImageRequest.FIELDS, names(schemas.get("ImageRequest").get("properties")), "ImageRequest fields");
         List<String> accel = new ArrayList<>(List.of("method"));
@@ -178,8 +179,8 @@ class ApiContractTest {
     }
 
     @Test
-    void everyDocumentedRouteIsRouted() {
-        for (Server.Route r : Server.ROUTES) {
+    void everyRouteAnswersItself() {
+        for (Server.Route r : server.routes()) {
             String path = r.path().replace("{id}", "no-such-job");
             HttpResponse<byte[]> res = switch (r.method()) {
                 case "GET" -> get(server, path, "Accept", "text/event-stream");
