@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * {@code {"error": {"status", "code", "field", "message"}}}.
  */
 public final class ApiError extends RuntimeException {
+    private static final long serialVersionUID = 1L;
     private final int status;
     private final String code;
     private final String field;

@@ -57,7 +57,7 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--shutdown-seconds", description = "On SIGTERM: how long running and queued jobs may finish before they are cancelled (default 30).")
     long shutdownSeconds = D.shutdownGrace().toSeconds();
 
-    @Option(names = "--warmup-steps", description = "UNet steps per model at start-up, so the first request does not pay the JIT warm-up (default 8; 0 = none).")
+    @Option(names = "--warmup-steps", description = "Steps per model at start-up, at batch 1 and --max-batch, so the first requests do not pay the JIT warm-up (default 8; 0 = none).")
     int warmupSteps = D.warmupSteps();
 
     @Mixin
@@ -72,7 +72,7 @@ public final class Main implements Callable<Integer> {
         Backend b = backend.create();
         ImageRequest.Models served = new ImageRequest.Models(loaded);
         // warm up before the port opens: the first request then does not pay the JIT, and nothing else uses the backend meanwhile
-        warmUp(served, b, cfg.warmupSteps());
+        warmUp(served, b, cfg.warmupSteps(), cfg.maxBatch());
         Server server = new Server(cfg, served, b);
         try {
             server.start();
@@ -103,15 +103,20 @@ public final class Main implements Callable<Integer> {
         return 0;
     }
 
-    /** One short run per model through the same path requests take, so the JIT has compiled the kernels. */
-    static void warmUp(ImageRequest.Models served, Backend b, int steps) {
+    /**
+     * Short runs per model through the path requests take, at batch 1 and at max-batch: the kernels differ by
+     * batch size (CpuBackend picks Winograd for larger ones), and each path should be compiled before a
+     * request needs it.
+     */
+    static void warmUp(ImageRequest.Models served, Backend b, int steps, int maxBatch) {
         if (steps == 0) return;
-        for (ServedModel m : served.all()) {
-            long t0 = System.nanoTime();
-            ImageRequest r = ImageRequest.parse(Server.JSON.createObjectNode().put("model", m.name()).put("steps", steps), served);
-            new BatchRun(b).run(List.of(r), StepHook.Listener.NONE);
-            LOG.info("warmed up {}: {} steps in {} ms", m.name(), steps, (System.nanoTime() - t0) / 1_000_000);
-        }
+        for (ServedModel m : served.all())
+            for (int n : maxBatch > 1 ? new int[]{1, Math.min(maxBatch, ServeConfig.MAX_IMAGES_PER_REQUEST)} : new int[]{1}) {
+                long t0 = System.nanoTime();
+                ImageRequest r = ImageRequest.parse(Server.JSON.createObjectNode().put("model", m.name()).put("steps", steps).put("num_images", n), served);
+                new BatchRun(b).run(List.of(r), StepHook.Listener.NONE);
+                LOG.info("warmed up {} at batch {}: {} steps in {} ms", m.name(), n, steps, (System.nanoTime() - t0) / 1_000_000);
+            }
     }
 
     private List<Path> modelDirs() {

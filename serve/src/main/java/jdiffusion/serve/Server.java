@@ -131,9 +131,14 @@ public final class Server implements AutoCloseable {
         return drained;
     }
 
+    /** Stops at once: queued and running jobs are cancelled (tests; the command uses {@link #shutdown}). */
     @Override
-    public void close() throws InterruptedException {
-        shutdown(Duration.ZERO);
+    public void close() {
+        try {
+            shutdown(Duration.ZERO);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ---- handlers ----

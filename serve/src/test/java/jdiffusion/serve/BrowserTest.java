@@ -53,7 +53,7 @@ class BrowserTest {
     }
 
     @AfterAll
-    static void stop() throws InterruptedException {
+    static void stop() {
         if (browser != null) browser.quit();
         if (server != null) server.close();
     }
