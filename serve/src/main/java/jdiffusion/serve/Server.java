@@ -49,6 +49,8 @@ public final class Server implements AutoCloseable {
     private final ImageRequest.Models models;
     private final Batcher batcher;
     private final Semaphore sseStreams;
+    private final int sseLimit;
+    private final java.util.concurrent.atomic.AtomicInteger answering = new java.util.concurrent.atomic.AtomicInteger();  // sync POSTs not yet answered
     private final byte[] openApi;
     private final Javalin app;
     private volatile boolean ready;      // port open
@@ -64,7 +66,8 @@ public final class Server implements AutoCloseable {
         this.cfg = cfg;
         this.models = models;
         this.batcher = new Batcher(cfg, runner);
-        this.sseStreams = new Semaphore(4 * cfg.maxQueue() + 16);
+        this.sseLimit = 4 * cfg.maxQueue() + 16;
+        this.sseStreams = new Semaphore(sseLimit);
         this.openApi = resource("/openapi.json");
         this.app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
@@ -126,7 +129,10 @@ public final class Server implements AutoCloseable {
     public boolean shutdown(Duration grace) throws InterruptedException {
         draining = true;
         boolean drained = batcher.shutdown(grace);
-        Thread.sleep(200);   // let handlers write the answers of the jobs that just finished
+        // every job has ended: let the waiting callers and event streams write their answers before the port closes
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while ((answering.get() > 0 || sseStreams.availablePermits() < sseLimit) && System.nanoTime() < deadline) Thread.sleep(20);
+        Thread.sleep(100);   // the framework writes a handler's result just after the handler returns
         app.stop();
         return drained;
     }
@@ -160,6 +166,16 @@ public final class Server implements AutoCloseable {
                     .put("events", "/v1/jobs/" + j.id() + "/events"));
             return;
         }
+        answering.incrementAndGet();
+        try {
+            answer(ctx, j, r);
+        } finally {
+            answering.decrementAndGet();
+        }
+    }
+
+    /** Waits for the job's outcome and writes it: the image (or JSON), 409 when cancelled, the error when failed. */
+    private void answer(Context ctx, Job j, ImageRequest r) throws InterruptedException {
         Job.Outcome o;
         try {
             o = j.outcome().get();

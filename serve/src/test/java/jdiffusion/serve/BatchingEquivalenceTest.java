@@ -32,14 +32,15 @@ class BatchingEquivalenceTest {
 
     /**
      * Two groups of 4 requests, each one batch: unconditional full-step; class-conditional, guided, DeepCache.
-     * The full size fills 8-image batches; the small one (for the slow scalar backend) has 5 and 4 images.
+     * The full size fills 8-image batches; the small one (for the slow scalar backend) has 5 images at 1 step
+     * and 4 at 2 steps (a full and a DeepCache-partial one).
      */
     static List<List<String>> groups(int steps, boolean small) {
-        String s = "\"steps\":" + steps;
+        String s = "\"steps\":" + steps, su = small ? "\"steps\":1" : s;   // the small unconditional group: 1 step
         String cond = "\"model\":\"fashion-cond-32\"," + s + ",\"guidance\":3,\"accel\":{\"method\":\"deepcache\",\"interval\":2},";
         return List.of(
-                List.of("{\"seed\":1," + s + "}", "{\"seed\":2," + s + ",\"num_images\":2}",
-                        "{\"seed\":3," + s + (small ? "" : ",\"num_images\":2") + "}", "{\"seed\":-4," + s + ",\"num_images\":" + (small ? 1 : 3) + "}"),
+                List.of("{\"seed\":1," + su + "}", "{\"seed\":2," + su + ",\"num_images\":2}",
+                        "{\"seed\":3," + su + (small ? "" : ",\"num_images\":2") + "}", "{\"seed\":-4," + su + ",\"num_images\":" + (small ? 1 : 3) + "}"),
                 List.of("{" + cond + "\"seed\":5,\"class\":\"Bag\"}", "{" + cond + "\"seed\":6,\"class\":7}",
                         "{" + cond + "\"seed\":7," + (small ? "\"class\":\"Shirt\"}" : "\"num_images\":2,\"class\":[\"Shirt\",\"Coat\"]}"),
                         "{" + cond + "\"seed\":8,\"num_images\":" + (small ? 1 : 4) + "}"));

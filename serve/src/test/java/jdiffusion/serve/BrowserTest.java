@@ -46,7 +46,8 @@ class BrowserTest {
         ChromeOptions o = new ChromeOptions();
         o.setBinary(CHROMIUM.toFile());
         o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=" + profile,
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic");
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+                "--window-size=1280,900");
         ChromeDriverService driver = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).usingAnyFreePort()
                 .withLogFile(new File(profile.toFile(), "chromedriver.log")).build();
         browser = new ChromeDriver(driver, o);
@@ -114,5 +115,12 @@ class BrowserTest {
         assertEquals(List.of("cell full", "cell partial", "cell full", "cell partial"), strip("panel-main"));
         assertEquals(List.of("cell full", "cell full", "cell full", "cell full"), strip("panel-full"));
         assertTrue(browser.findElement(By.cssSelector("#panel-main .policy")).getText().contains("deepcache(N=2"));
+        // what a person sees, kept beside the test reports
+        byte[] shot = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(org.openqa.selenium.OutputType.BYTES);
+        try {
+            Files.write(Path.of("target", "browser-test-compare.png"), shot);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

@@ -105,7 +105,7 @@ class QueueTest {
             HttpResponse<byte[]> del = TestServers.delete(s, "/v1/jobs/" + id);
             long stepsAtDelete = job.eventsFrom(0, 0).stream().filter(e -> e.name().equals("step")).count();
             assertEquals(202, del.statusCode(), text(del));
-            Job.Outcome o = job.outcome().get(1, TimeUnit.MINUTES);
+            Job.Outcome o = job.outcome().get(10, TimeUnit.MINUTES);
             assertTrue(o instanceof Job.Cancelled, o.toString());
             long stepsRun = job.eventsFrom(0, 0).stream().filter(e -> e.name().equals("step")).count();
             assertTrue(stepsRun <= stepsAtDelete + 1, "cancelled at the next step boundary: " + stepsAtDelete + " steps when DELETE returned, " + stepsRun + " in all");
@@ -128,7 +128,7 @@ class QueueTest {
             }
             assertTrue(running != null, "the synchronous job started");
             assertEquals(202, TestServers.delete(s, "/v1/jobs/" + running.id()).statusCode());
-            HttpResponse<byte[]> r = sync.get(1, TimeUnit.MINUTES);
+            HttpResponse<byte[]> r = sync.get(10, TimeUnit.MINUTES);
             assertEquals(409, r.statusCode(), text(r));
             assertEquals("cancelled", json(r).get("error").get("code").asText());
         }
@@ -137,19 +137,19 @@ class QueueTest {
     @Test
     void cancellingOneJobOfASharedBatchLeavesItsCompanionBitForBit() throws Exception {
         try (Server s = TestServers.start(small(8, 8, Duration.ofSeconds(2)))) {
-            String keep = "{\"seed\":12,\"steps\":150,\"response_format\":\"json\"}";
-            String a = submit(s, "{\"seed\":11,\"steps\":150}");
+            String keep = "{\"seed\":12,\"steps\":100,\"response_format\":\"json\"}";
+            String a = submit(s, "{\"seed\":11,\"steps\":100}");
             String b = submit(s, keep);
             Iterator<String> lines = stream(s, a);
             while (lines.hasNext()) if (lines.next().startsWith("event: step")) break;
             assertEquals(202, TestServers.delete(s, "/v1/jobs/" + a).statusCode());
-            JobResult rb = ((Job.Done) s.batcher().job(b).outcome().get(2, TimeUnit.MINUTES)).result();
+            JobResult rb = ((Job.Done) s.batcher().job(b).outcome().get(10, TimeUnit.MINUTES)).result();
             assertTrue(s.batcher().job(a).outcome().get() instanceof Job.Cancelled);
             assertEquals(2, rb.batchRequests(), "a and b shared a batch");
             // the same pair again, uncancelled: b's rows are computed exactly as before
-            String a2 = submit(s, "{\"seed\":11,\"steps\":150}");
+            String a2 = submit(s, "{\"seed\":11,\"steps\":100}");
             String b2 = submit(s, keep);
-            JobResult rb2 = ((Job.Done) s.batcher().job(b2).outcome().get(2, TimeUnit.MINUTES)).result();
+            JobResult rb2 = ((Job.Done) s.batcher().job(b2).outcome().get(10, TimeUnit.MINUTES)).result();
             assertTrue(s.batcher().job(a2).outcome().get() instanceof Job.Done);
             assertEquals(2, rb2.batchRequests());
             assertArrayEquals(rb2.images().data(), rb.images().data(), "cancelling a companion changes nothing in b's images");
