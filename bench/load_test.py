@@ -332,7 +332,8 @@ def run(args):
         "batches_by_images": per_batch, "requests_by_batch_images": dict(sorted((k, v) for k, v in stats.batch_images.items() if k)),
         "accepted": len(stats.accepted), "lost": len(lost), "answered_twice": len(twice),
         "server_ok": int(server_ok), "server_cancelled": int(server_cancelled),
-        "png_mismatches": len(stats.mismatch), "valid_5xx": stats.valid_5xx,
+        "png_mismatches": len(stats.mismatch), "png_mismatch_settings": sorted({n for n, _ in stats.mismatch}),
+        "valid_5xx": stats.valid_5xx,
         "unexpected": stats.invalid_not_4xx[:10], "peak_rss_mib": round(rss) if rss else None,
         "server_exit": exit_code, "loadavg_start": [round(x, 1) for x in load0], "loadavg_end": [round(x, 1) for x in load1],
     }
