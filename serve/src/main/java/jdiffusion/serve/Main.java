@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code ./jdiffusion serve}: loads the models, warms them up, serves until SIGTERM, then stops gracefully and exits 0. */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(name = "serve", mixinStandardHelpOptions = true, version = "jdiffusion serve 0.1.0",
         description = {"Serve image generation over HTTP: JSON API (POST /v1/images, GET /v1/models, /health, /metrics, "
                 + "/v1/jobs/{id}/events, DELETE /v1/jobs/{id}, /openapi.json) and a web page at /.",
                 "Requests with the same model, scheduler, steps, guidance and acceleration share UNet batches; "
