@@ -3,21 +3,17 @@ package jdiffusion.proptests;
 import jdiffusion.accel.AdaptiveSkip;
 import jdiffusion.accel.CombinedPolicy;
 import jdiffusion.accel.DeepCache;
+import jdiffusion.proptests.PropertyChecks.Coverage;
+import jdiffusion.proptests.Runs.Setup;
 import jdiffusion.sample.Sampler;
 import jdiffusion.sample.StepPolicy;
-import jdiffusion.weights.config.SchedulerConfig;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.PropertyDefaults;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.DoubleRange;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.statistics.Statistics;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 
+import static jdiffusion.proptests.PropertyChecks.qt;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.generators.SourceDSL.doubles;
+import static org.quicktheories.generators.SourceDSL.integers;
 
 /**
  * Accelerated sampling stays close to full-step sampling, with a bound that grows with the method's
@@ -52,49 +48,81 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * to another mode. PostDiff judges it by quality against real data (FD), which the sweep measures
  * (docs/results.md); AccelerationProperties checks its invariants (s = 0 is bit-identical, the phases).
  *
- * <p>The jqwik seed is fixed so CI is reproducible; the calibration harness explores further by hand.
+ * <p>Each property runs 15 examples from a fixed seed, so CI is reproducible (-DQT_SEED=… explores other inputs);
+ * the calibration harness explores further by hand. A failure shrinks for at most {@value #SHRINKS} attempts.
+ *
+ * <p>Coverage (see AccelerationProperties for how k is chosen): both model kinds k = 2 (another seed misses
+ * with P 0.02%), each scheduler k = 1 (P 0.8%).
  */
-@PropertyDefaults(tries = 15)
 class ErrorBoundProperties {
+    static final int EXAMPLES = 15, SHRINKS = 100;
     static double worstAdaptive, worstDeepCache;
 
-    @AfterContainer
+    @AfterAll
     static void report() {
         System.out.printf("ErrorBoundProperties: observed worst error/δ = %.3f (bound 4), worst error/(N−1) = %.3f (bound 0.6)%n",
                 worstAdaptive, worstDeepCache);
     }
 
-    @Provide
-    Arbitrary<SchedulerConfig.Kind> schedulers() {
-        return Arbitraries.of(SchedulerConfig.Kind.DDIM, SchedulerConfig.Kind.DPMPP_2M, SchedulerConfig.Kind.EULER);
+    record Adaptive(Setup run, int steps, double delta, int maxSkip) {
     }
 
-    @Property(seed = "20261122")
-    void adaptiveErrorGrowsAtMostLinearlyInDelta(@ForAll long seed, @ForAll boolean conditional, @ForAll("schedulers") SchedulerConfig.Kind kind,
-                                                 @ForAll @IntRange(min = 12, max = 30) int steps,
-                                                 @ForAll @DoubleRange(min = 0.01, max = 0.2) double delta,
-                                                 @ForAll @IntRange(min = 1, max = 5) int maxSkip) {
-        var m = conditional ? RandomModels.conditional(seed) : RandomModels.unconditional(seed);
-        Sampler.Result full = Runs.sample(m.unet(), kind, steps, seed, StepPolicy.NONE);
-        Sampler.Result acc = Runs.sample(m.unet(), kind, steps, seed, new CombinedPolicy(null, new AdaptiveSkip(delta, maxSkip), null, null));
-        double err = Runs.relL2(acc.out(), full.out());
-        worstAdaptive = Math.max(worstAdaptive, err / delta);
-        boolean skipped = acc.trace().unetCalls() < steps;
-        Statistics.label("run").collect(skipped ? "some steps reused" : "nothing reused");
-        Statistics.label("run").coverage(c -> c.check("some steps reused").percentage(p -> p >= 50));
-        assertTrue(err <= 4 * delta, String.format("error %.4g > 4·δ = %.4g (%s, %d steps)", err, 4 * delta, kind, steps));
+    /** Coverage: at least 50% of the runs reuse some step (the bound this property always checked). */
+    @Test
+    void adaptiveErrorGrowsAtMostLinearlyInDelta() {
+        var coverage = new Coverage();
+        qt(20261122L, EXAMPLES, SHRINKS)
+                .forAll(Runs.setups().zip(integers().between(12, 30), doubles().between(0.01, 0.2), integers().between(1, 5), Adaptive::new))
+                .checkAssert(in -> {
+                    coverage.example();
+                    in.run().countIn(coverage);
+                    int steps = in.steps();
+                    double delta = in.delta();
+                    var m = in.run().model();
+                    var kind = in.run().kind();
+                    Sampler.Result full = Runs.sample(m.unet(), kind, steps, in.run().seed(), StepPolicy.NONE);
+                    Sampler.Result acc = Runs.sample(m.unet(), kind, steps, in.run().seed(),
+                            new CombinedPolicy(null, new AdaptiveSkip(delta, in.maxSkip()), null, null));
+                    double err = Runs.relL2(acc.out(), full.out());
+                    worstAdaptive = Math.max(worstAdaptive, err / delta);
+                    coverage.add("run", acc.trace().unetCalls() < steps ? "some steps reused" : "nothing reused");
+                    assertTrue(err <= 4 * delta, String.format("error %.4g > 4·δ = %.4g (%s, %d steps)", err, 4 * delta, kind, steps));
+                });
+        coverage.print();
+        coverage.ran(EXAMPLES);
+        coverage.atLeastPercent(50, "run", "some steps reused");
+        Setup.assertCovered(coverage, 2, 1);
     }
 
-    @Property(seed = "20261123")
-    void deepCacheErrorGrowsAtMostLinearlyInTheInterval(@ForAll long seed, @ForAll boolean conditional, @ForAll("schedulers") SchedulerConfig.Kind kind,
-                                                        @ForAll @IntRange(min = 12, max = 30) int steps,
-                                                        @ForAll @IntRange(min = 2, max = 6) int interval, @ForAll @IntRange(min = 0, max = 5) int branch) {
-        var m = conditional ? RandomModels.conditional(seed) : RandomModels.unconditional(seed);
-        Sampler.Result full = Runs.sample(m.unet(), kind, steps, seed, StepPolicy.NONE);
-        Sampler.Result acc = Runs.sample(m.unet(), kind, steps, seed, new CombinedPolicy(null, null, DeepCache.uniform(interval, branch), null));
-        double err = Runs.relL2(acc.out(), full.out());
-        worstDeepCache = Math.max(worstDeepCache, err / (interval - 1));
-        Statistics.label("interval").collect(interval);
-        assertTrue(err <= 0.6 * (interval - 1), String.format("error %.4g > 0.6·(N−1) = %.4g", err, 0.6 * (interval - 1)));
+    record Cached(Setup run, int steps, int interval, int branch) {
+    }
+
+    /**
+     * Coverage: each interval N = 2…6 k = 1 (2 and 6 are QuickTheories' boundary examples; a random seed misses
+     * one of 3–5 among the 12 random examples with P 21%: a coverage failure under -DQT_SEED is then likely
+     * chance, not a bug).
+     */
+    @Test
+    void deepCacheErrorGrowsAtMostLinearlyInTheInterval() {
+        var coverage = new Coverage();
+        qt(20261123L, EXAMPLES, SHRINKS)
+                .forAll(Runs.setups().zip(integers().between(12, 30), integers().between(2, 6), integers().between(0, 5), Cached::new))
+                .checkAssert(in -> {
+                    coverage.example();
+                    in.run().countIn(coverage);
+                    coverage.add("interval", in.interval());
+                    int interval = in.interval();
+                    var m = in.run().model();
+                    Sampler.Result full = Runs.sample(m.unet(), in.run().kind(), in.steps(), in.run().seed(), StepPolicy.NONE);
+                    Sampler.Result acc = Runs.sample(m.unet(), in.run().kind(), in.steps(), in.run().seed(),
+                            new CombinedPolicy(null, null, DeepCache.uniform(interval, in.branch()), null));
+                    double err = Runs.relL2(acc.out(), full.out());
+                    worstDeepCache = Math.max(worstDeepCache, err / (interval - 1));
+                    assertTrue(err <= 0.6 * (interval - 1), String.format("error %.4g > 0.6·(N−1) = %.4g", err, 0.6 * (interval - 1)));
+                });
+        coverage.print();
+        coverage.ran(EXAMPLES);
+        coverage.atLeast(1, "interval", 2, 3, 4, 5, 6);
+        Setup.assertCovered(coverage, 2, 1);
     }
 }

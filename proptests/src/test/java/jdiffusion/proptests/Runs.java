@@ -12,12 +12,48 @@ import jdiffusion.sample.StepPolicy;
 import jdiffusion.schedule.Schedulers;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.config.SchedulerConfig;
+import org.quicktheories.core.Gen;
+
+import java.util.List;
+
+import static org.quicktheories.generators.SourceDSL.arbitrary;
+import static org.quicktheories.generators.SourceDSL.booleans;
+import static org.quicktheories.generators.SourceDSL.longs;
 
 /** One sampling run of a model with a policy, from seeded noise: the unit every accel property compares. */
 final class Runs {
     static final Backend BACKEND = new CpuBackend(2);
 
+    static final List<SchedulerConfig.Kind> SCHEDULERS = List.of(SchedulerConfig.Kind.DDIM, SchedulerConfig.Kind.DPMPP_2M, SchedulerConfig.Kind.EULER);
+
     private Runs() {
+    }
+
+    /**
+     * What the accel properties draw first: a random model (layout and weights from {@code seed}, conditional
+     * with guidance or unconditional) and one of the three deterministic schedulers.
+     */
+    record Setup(long seed, boolean conditional, SchedulerConfig.Kind kind) {
+        RandomModels.Model model() {
+            return conditional ? RandomModels.conditional(seed) : RandomModels.unconditional(seed);
+        }
+
+        /** Counts this setup's model kind and scheduler. */
+        void countIn(PropertyChecks.Coverage coverage) {
+            coverage.add("model", conditional ? "conditional" : "unconditional");
+            coverage.add("scheduler", kind);
+        }
+
+        /** Asserts both model kinds were seen at least {@code kModels} times, each scheduler at least {@code kSchedulers}. */
+        static void assertCovered(PropertyChecks.Coverage coverage, int kModels, int kSchedulers) {
+            coverage.atLeast(kModels, "model", "conditional", "unconditional");
+            coverage.atLeast(kSchedulers, "scheduler", SCHEDULERS.toArray());
+        }
+    }
+
+    /** Any long seed, either model kind, any of {@link #SCHEDULERS}. */
+    static Gen<Setup> setups() {
+        return longs().all().zip(booleans().all(), arbitrary().pick(SCHEDULERS), Setup::new);
     }
 
     /**

@@ -161,7 +161,9 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
                     int k = 0;
                     while (k < f[i].length() && Character.isLetter(f[i].charAt(k))) k++;
                     if (k == 0 || k == f[i].length()) throw new IllegalArgumentException("'" + f[i] + "' is not a parameter (letter + number)");
-                    kv.put(f[i].substring(0, k), Double.parseDouble(f[i].substring(k)));
+                    double v = Double.parseDouble(f[i].substring(k));
+                    if (!Double.isFinite(v)) throw new IllegalArgumentException("'" + f[i] + "': the value must be a finite number");
+                    kv.put(f[i].substring(0, k), v);
                 }
                 String allowed = switch (f[0]) {
                     case "ad" -> "dc";

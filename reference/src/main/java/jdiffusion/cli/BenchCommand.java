@@ -7,9 +7,11 @@ import jdiffusion.kernels.MacCounter;
 import jdiffusion.kernels.ProfilingBackend;
 import jdiffusion.kernels.ShapeOnlyBackend;
 import jdiffusion.nn.Architectures;
+import jdiffusion.nn.ClipTextModel;
 import jdiffusion.nn.Ctx;
 import jdiffusion.nn.UNet;
 import jdiffusion.nn.WeightPrecision;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.layout.ModelFolder;
@@ -25,12 +27,14 @@ import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
  * Times one UNet forward pass: a published architecture with random weights (no download) or any model
  * folder. Reports the median over timed runs, the MAC rate, the fraction of the machine's GEMM ceiling
- * and peak memory. The last line is always {@code median_ms=<number>} for scripts.
+ * and peak memory. {@code --arch clip-l} times SD 1.5's text encoder instead (one encoding of --batch prompts,
+ * and the time per prompt). The last line is always {@code median_ms=<number>} for scripts.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Time one UNet forward pass (median of --runs after --warmup) and report GMAC/s, the fraction of the",
@@ -40,7 +44,8 @@ public final class BenchCommand implements Callable<Integer> {
     /** PyTorch 1.13 / oneDNN float32 GEMM 2048³ on this machine kind, 2 threads (the reference). */
     static final double PYTORCH_GEMM_GFLOPS = 134.0;
 
-    @Option(names = "--arch", description = "A published architecture with random weights: sd15 or ddpm-cifar10.")
+    @Option(names = "--arch", description = {"A published architecture with random weights: sd15 or ddpm-cifar10 (UNets),",
+            "or clip-l (SD 1.5's CLIP text encoder: --batch prompts of --tokens ids)."})
     String arch;
 
     @Option(names = "--model", description = "A model folder (UNet folder or pipeline folder) instead of --arch.")
@@ -52,7 +57,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", description = "Batch size (default 1).")
     int batch;
 
-    @Option(names = "--tokens", defaultValue = "77", description = "Context tokens for conditional UNets (default 77, as CLIP).")
+    @Option(names = "--tokens", defaultValue = "77",
+            description = "Context tokens for conditional UNets, or the prompt length for clip-l (default 77, as CLIP).")
     int tokens;
 
     @Option(names = "--runs", defaultValue = "5", description = "Timed runs (default 5).")
@@ -91,8 +97,11 @@ public final class BenchCommand implements Callable<Integer> {
         if (gemmOnly) return gemmOnly();
         if ((arch == null) == (model == null)) throw new IllegalArgumentException("give exactly one of --arch NAME or --model DIR");
         if (batch < 1 || runs < 1 || warmup < 0 || tokens < 1) throw new IllegalArgumentException("--batch, --runs, --tokens must be ≥ 1 and --warmup ≥ 0");
+        if (latent != null) Checks.atLeast("--latent", latent, 1);
+        Checks.between("--gemm-size", gemmSize, 0, MAX_GEMM);
         if (!(warmupSeconds >= 0) || !(warmupMaxSeconds >= 0))
             throw new IllegalArgumentException("--warmup-seconds and --warmup-max-seconds must be ≥ 0, got " + warmupSeconds + " and " + warmupMaxSeconds);
+        if (arch != null && Architectures.TEXT_ENCODERS.contains(arch)) return benchTextEncoder();
         String load0 = loadAverage();
         long tLoad = System.nanoTime();
         WeightPrecision precision = backendOptions.weightPrecision();
@@ -101,6 +110,11 @@ public final class BenchCommand implements Callable<Integer> {
         long modelBytes = heapAfterGc();
         int size = latent != null ? latent : unet.sampleSize();
         if (size % unet.sizeMultiple() != 0) throw new IllegalArgumentException("--latent must be a multiple of " + unet.sizeMultiple());
+        Backend backend = backendOptions.create();
+        var f = MemoryBudget.unet(unet, backend, batch, size, size, tokens);
+        // the model is loaded: its live heap stands for the weights
+        new MemoryBudget.Estimate(modelBytes, f.winogradCache(), f.activations(), List.of()).plus(gemmBytes(backend), "the GEMM ceiling's matrices")
+                .check("bench of batch " + batch + " at " + size + "×" + size, precision, "a smaller --batch or --latent", "a smaller --gemm-size");
         NoiseSource rng = new NoiseSource(seed);
         Tensor sample = rng.fork("sample").gaussian(batch, unet.inChannels(), size, size);
         float[] ts = new float[batch];
@@ -112,7 +126,6 @@ public final class BenchCommand implements Callable<Integer> {
         unet.forward(new Ctx(counter), sample, ts, context);
         long macs = counter.macs();
 
-        Backend backend = backendOptions.create();
         int threads = backend instanceof CpuBackend cb ? cb.threads() : 1;
         System.out.printf("bench: %s (%s, %.2f M parameters, weights %s, built in %.1f s), sample %s%s, backend %s, %d thread(s)%n", name,
                 unet.kind(), unet.parameterCount() / 1e6, precision.name().toLowerCase(java.util.Locale.ROOT), loadS, Arrays.toString(sample.shape()),
@@ -121,14 +134,16 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
         warmUp(() -> unet.forward(ctx, sample, ts, context));
-        double[] ms = new double[runs];
+        double[] ms = new double[runs], cpuMs = new double[runs];
         for (int i = 0; i < runs; i++) {
-            long f0 = minorFaults(), t0 = System.nanoTime();
+            long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
             unet.forward(ctx, sample, ts, context);
             ms[i] = (System.nanoTime() - t0) / 1e6;
+            cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
             System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
         }
         double median = median(ms);
+        printCpuTime(cpuMs);
         if (profile) {
             ProfilingBackend prof = new ProfilingBackend(backend);
             long t0 = System.nanoTime();
@@ -158,9 +173,89 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * One text encoding (what a prompt costs before the denoising loop: last_hidden_state of --batch prompts) of a
+     * published text encoder with random weights; ids are BOS, 12 random tokens, then EOS up to --tokens, as a
+     * padded prompt (the cost does not depend on the ids).
+     */
+    private int benchTextEncoder() {
+        String load0 = loadAverage();
+        long tLoad = System.nanoTime();
+        WeightPrecision precision = backendOptions.weightPrecision();
+        ClipTextModel te = Architectures.randomTextEncoder(arch, seed, precision);
+        double loadS = (System.nanoTime() - tLoad) / 1e9;
+        long modelBytes = heapAfterGc();
+        int maxPos = te.config().maxPositionEmbeddings();
+        if (tokens > maxPos) throw new IllegalArgumentException("--tokens must be at most " + maxPos + " for " + arch + ", got " + tokens);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        int[][] ids = new int[batch][tokens];
+        for (int[] row : ids)
+            for (int t = 0; t < tokens; t++) row[t] = t == 0 ? 49406 : t <= 12 ? r.nextInt(49406) : 49407;
+        MacCounter counter = new MacCounter(new ShapeOnlyBackend());
+        te.encode(new Ctx(counter), ids, 0);
+        long macs = counter.macs();
+        Backend backend = backendOptions.create();
+        int threads = backend instanceof CpuBackend cb ? cb.threads() : 1;
+        System.out.printf("bench: %s (CLIPTextModel, %.2f M parameters, %d layers, hidden %d, %s, weights %s, built in %.1f s), "
+                        + "input_ids [%d, %d], backend %s, %d thread(s)%n", arch, te.parameterCount() / 1e6, te.numLayers(), te.hiddenSize(),
+                te.config().hiddenAct(), precision.name().toLowerCase(java.util.Locale.ROOT), loadS, batch, tokens, backend.name(), threads);
+        System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
+        System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
+        Ctx ctx = new Ctx(backend);
+        warmUp(() -> te.encode(ctx, ids, 0));
+        double[] ms = new double[runs], cpuMs = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
+            te.encode(ctx, ids, 0);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+            cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
+            System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
+        }
+        double median = median(ms);
+        printCpuTime(cpuMs);
+        if (profile) {
+            ProfilingBackend prof = new ProfilingBackend(backend);
+            long t0 = System.nanoTime();
+            te.encode(new Ctx(prof), ids, 0);
+            System.out.printf("profiled run: %.1f ms%n%s", (System.nanoTime() - t0) / 1e6, prof.table());
+        }
+        System.out.printf("median_ms=%.1f  min_ms=%.1f  ms_per_prompt=%.2f  GMAC/s=%.1f%n", median, Arrays.stream(ms).min().orElse(0),
+                median / batch, macs / (median * 1e6));
+        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20, loadAverage());
+        if (backend instanceof AutoCloseable ac) {
+            try {
+                ac.close();
+            } catch (Exception ignored) {
+                // closing a thread pool does not fail in a way worth reporting
+            }
+        }
+        System.out.printf("median_ms=%.1f%n", median);
+        return 0;
+    }
+
+    /**
+     * The median CPU time of the timed runs (the Java threads, the compute pool among them; not the GC threads). On a
+     * shared machine wall time also counts the time the threads waited for a core; CPU time does not, so it compares
+     * two models measured at different moments.
+     */
+    private static void printCpuTime(double[] cpuMs) {
+        System.out.printf("median_cpu_ms=%.1f  (CPU time of the Java threads per run, GC aside; unlike wall time, "
+                + "not inflated by waiting for a core)%n", median(cpuMs));
+    }
+
+    /** The largest n whose n×n matrix fits a Java array. */
+    static final int MAX_GEMM = 46340;
+
+    /** The n×n matrices A, B and C of the GEMM ceiling's measurement (cpu backend only). */
+    private long gemmBytes(Backend backend) {
+        return gemmSize > 0 && backend instanceof CpuBackend ? MemoryBudget.bytes(3.0 * 4 * gemmSize * (double) gemmSize) : 0;
+    }
+
     private int gemmOnly() {
-        if (gemmSize < 1) throw new IllegalArgumentException("--gemm-only needs --gemm-size ≥ 1");
+        Checks.between("--gemm-size", gemmSize, 1, MAX_GEMM);
+        if (runs < 1) throw new IllegalArgumentException("--runs must be ≥ 1, got " + runs);
         if (!(backendOptions.create() instanceof CpuBackend cb)) throw new IllegalArgumentException("--gemm-only measures the cpu backend's GEMM");
+        new MemoryBudget.Estimate(0, 0, 0, List.of()).plus(gemmBytes(cb), "the GEMM's matrices").check("a " + gemmSize + "³ GEMM", WeightPrecision.F16, null, "a smaller --gemm-size");
         try (cb) {
             System.out.printf("bench: float32 GEMM %d×%d×%d, %d thread(s), load average before: %s%n", gemmSize, gemmSize, gemmSize, cb.threads(),
                     loadAverage());

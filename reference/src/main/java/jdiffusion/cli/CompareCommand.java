@@ -58,10 +58,17 @@ public final class CompareCommand implements Callable<Integer> {
     public Integer call() {
         Checks.atLeast("--num-images", numImages, 1);
         if (batch != null) Checks.atLeast("--batch", batch, 1);
+        if (warmupSeconds < 0) throw new IllegalArgumentException("--warmup-seconds must be ≥ 0, got " + warmupSeconds);
+        Checks.outputs("--out", out, "--trace", trace);
         Pipeline p = sampling.load();
         Backend backend = sampling.backend();
-        Conditioning all = sampling.conditioning(p, Math.max(1, numImages));
         Schedulers.Resolved sched = sampling.scheduler(p);
+        sched.create().setTimesteps(sampling.steps());   // a step count the scheduler cannot make is refused before anything else
+        int[] img = SweepCommand.imageShape(p);
+        long gridPixels = Images.gridPixels(numImages, (int) Math.ceil(Math.sqrt(numImages)), img[1], img[2], Images.defaultScale(img[1]));
+        // two grids, the side-by-side image of both, and its PNG encoding: 4 bytes a pixel each
+        sampling.checkMemory("compare", p, backend, numImages, batch == null ? numImages : batch, 2, 16 * gridPixels, "the side-by-side PNG");
+        Conditioning all = sampling.conditioning(p, numImages);
         Generation.Settings settings = new Generation.Settings(numImages, batch == null ? numImages : batch, sampling.steps(), sampling.seed());
         StepPolicy probe = sampling.policyPerBatch(p).apply(0);
         if (probe == StepPolicy.NONE) throw new IllegalArgumentException("compare needs an acceleration to compare with: give --accel METHOD");
@@ -70,7 +77,6 @@ public final class CompareCommand implements Callable<Integer> {
         Generation full = Generation.run(p, sched::create, backend, all, settings, b -> StepPolicy.NONE, Progress.console());
         System.err.println("accelerated run: " + probe.describe());
         Generation fast = Generation.run(p, sched::create, backend, all, settings, sampling.policyPerBatch(p), Progress.console());
-        if (trace != null) fast.traces().getFirst().writeJson(trace);
 
         double psnr = ImageMetrics.psnr(fast.images(), full.images()), ssim = ImageMetrics.ssim(fast.images(), full.images());
         Double lp = null;
@@ -85,8 +91,12 @@ public final class CompareCommand implements Callable<Integer> {
         Trace first = fast.traces().getFirst();
         if (first.perSample())
             for (int j = 0; j < first.batch(); j++) System.out.printf("    sample %-3d %s%n", j, first.samplePattern(j));
-        Images.writePng(sideBySide(full, fast, probe.describe()), out);
+        Images.writePng(sideBySide(full, fast, probe.describe()), out);   // the main output first
         System.out.println("wrote " + out);
+        if (trace != null) {
+            fast.traces().getFirst().writeJson(trace);
+            System.out.println("wrote " + trace);
+        }
         return 0;
     }
 

@@ -46,6 +46,31 @@ public interface Backend {
      */
     Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale);
 
+    /**
+     * {@link #attention(Tensor, Tensor, Tensor, int, float)}, and with {@code causal} each query i attends only to
+     * the keys j ≤ i (the causal mask of a decoder, e.g. the CLIP text encoder); causal needs Tq = Tk. Backends
+     * without a causal kernel of their own compute it with the scalar reference on the host.
+     */
+    default Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        return causal ? new ScalarBackend().attention(q, k, v, heads, scale, true) : attention(q, k, v, heads, scale);
+    }
+
+    /**
+     * GELU as PyTorch's default (exact, erf-based): x/2 · (1 + erf(x/√2)), elementwise (CLIP's "gelu", SD 2.x).
+     * Backends without a kernel of their own compute it with the scalar reference on the host.
+     */
+    default Tensor gelu(Tensor x) {
+        return new ScalarBackend().gelu(x);
+    }
+
+    /**
+     * CLIP's quick_gelu, x · sigmoid(1.702·x), elementwise (OpenAI CLIP's text tower, SD 1.x). Backends without a
+     * kernel of their own compute it with the scalar reference on the host.
+     */
+    default Tensor quickGelu(Tensor x) {
+        return new ScalarBackend().quickGelu(x);
+    }
+
     /** Nearest-neighbour 2× upsampling of x [N, C, H, W] → [N, C, 2H, 2W]. */
     Tensor upsampleNearest2x(Tensor x);
 

@@ -84,7 +84,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.zeros(n, cout, oh, ow);
         float[] O = out.data();
         int tilesPerImage = ((oh + 1) / 2) * ((ow + 1) / 2);
-        if (kh == 3 && kw == 3 && stride == 1 && tilesPerImage >= (w.isHalf() ? WINOGRAD_HALF_MIN_TILES : WINOGRAD_MIN_TILES)) {
+        if (usesWinograd(kh, kw, stride, tilesPerImage, w.isHalf())) {
             Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, winogradWeights(w), bias == null ? null : bias.data(), cout, oh, ow, O);
             return out;
         }
@@ -114,6 +114,20 @@ public final class CpuBackend implements Backend, AutoCloseable {
                 }
             }
         return u;
+    }
+
+    /**
+     * For memory estimates: whether {@link #conv2d} takes the Winograd path for a kh×kw kernel at
+     * {@code stride} with {@code tilesPerImage} 2×2 output tiles per image and float32 or 16-bit weights
+     * (the same rule conv2d applies: per image, never per batch).
+     */
+    public static boolean usesWinograd(int kh, int kw, int stride, long tilesPerImage, boolean halfWeights) {
+        return kh == 3 && kw == 3 && stride == 1 && tilesPerImage >= (halfWeights ? WINOGRAD_HALF_MIN_TILES : WINOGRAD_MIN_TILES);
+    }
+
+    /** The budget for cached Winograd weights, in bytes (property jdiffusion.winogradCacheMiB). */
+    public static long winogradCacheBudget() {
+        return WINOGRAD_CACHE_BYTES;
     }
 
     /** Bytes held by cached Winograd weights. */
@@ -291,6 +305,24 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return out;
     }
 
+    @Override
+    public Tensor gelu(Tensor x) {
+        Tensor out = Tensor.zeros(x.shape());
+        float[] X = x.data(), O = out.data();
+        int n = x.numel();
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.gelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
+        return out;
+    }
+
+    @Override
+    public Tensor quickGelu(Tensor x) {
+        Tensor out = Tensor.zeros(x.shape());
+        float[] X = x.data(), O = out.data();
+        int n = x.numel();
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.quickGelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
+        return out;
+    }
+
     /** GEGLU with a vectorised exact-GELU ({@link FastMath#gelu}): out = h · gelu(g), a row at a time. */
     @Override
     public Tensor geglu(Tensor x) {
@@ -308,10 +340,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
-        Shapes.attention(q, k, v, heads);
+        return attention(q, k, v, heads, scale, false);
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        if (causal) Shapes.causalAttention(q, k, v, heads);
+        else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
         Tensor out = Tensor.zeros(b, tq, c);
-        FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale);
+        FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale, causal);
         return out;
     }
 

@@ -129,6 +129,26 @@ public final class FastMath {
         }
     }
 
+    /** out[o + i] = GELU(x[xo + i]) for i in [0, len) (exact GELU, as PyTorch's default). */
+    public static void gelu(float[] x, int xo, float[] out, int o, int len) {
+        int i = 0;
+        for (; i + S.length() <= len; i += S.length()) gelu(FloatVector.fromArray(S, x, xo + i)).intoArray(out, o + i);
+        if (i < len) {
+            VectorMask<Float> m = S.indexInRange(i, len);
+            gelu(FloatVector.fromArray(S, x, xo + i, m)).intoArray(out, o + i, m);
+        }
+    }
+
+    /** out[o + i] = x[xo + i]·sigmoid(1.702·x[xo + i]) for i in [0, len) (CLIP's quick_gelu). */
+    public static void quickGelu(float[] x, int xo, float[] out, int o, int len) {
+        int i = 0;
+        for (; i + S.length() <= len; i += S.length()) quickGelu(FloatVector.fromArray(S, x, xo + i)).intoArray(out, o + i);
+        if (i < len) {
+            VectorMask<Float> m = S.indexInRange(i, len);
+            quickGelu(FloatVector.fromArray(S, x, xo + i, m)).intoArray(out, o + i, m);
+        }
+    }
+
     /** out[o + i] = x[h + i]·GELU(x[g + i]) for i in [0, len) (GEGLU's product). */
     public static void geluGate(float[] x, int h, int g, float[] out, int o, int len) {
         int i = 0;
@@ -184,6 +204,11 @@ public final class FastMath {
         return x.mul(0.5f).mul(erfc(x.mul(-INV_SQRT2)));
     }
 
+    /** x·sigmoid(1.702·x) = x / (1 + e^(−1.702·x)). */
+    public static FloatVector quickGelu(FloatVector x) {
+        return x.div(exp(x.mul(-1.702f)).add(1f));
+    }
+
     /** x·sigmoid(x) = x / (1 + e^(−x)). */
     public static FloatVector silu(FloatVector x) {
         return x.div(exp(x.neg()).add(1f));
@@ -204,6 +229,10 @@ public final class FastMath {
 
     public static float gelu(float x) {
         return lane0(gelu(FloatVector.broadcast(S, x)));
+    }
+
+    public static float quickGelu(float x) {
+        return lane0(quickGelu(FloatVector.broadcast(S, x)));
     }
 
     private static float lane0(FloatVector v) {

@@ -12,6 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * leaves Pᵀ already in the packed layout the second product reads. K and Vᵀ are packed once per
  * (batch, head) and stay in L2 while all query panels stream past them.
  *
+ * <p>Causal attention (query i sees keys j ≤ i) stops at the first key block past the panel's last query and
+ * gives the later keys of the block it straddles a score of −∞, i.e. weight 0. Key 0 is in the first block,
+ * so every query's running maximum is finite from the first block on.
+ *
  * <p>Work is split over (batch, head, query panel); each query's sum over keys runs in a fixed order,
  * so results do not depend on the thread count.
  */
@@ -27,6 +31,12 @@ final class FlashAttention {
 
     /** q [B, tq, H·D], k and v [B, tk, H·D] → out [B, tq, H·D]. */
     static void run(Parallel par, float[] q, float[] k, float[] v, float[] out, int batch, int tq, int tk, int heads, int d, float scale) {
+        run(par, q, k, v, out, batch, tq, tk, heads, d, scale, false);
+    }
+
+    /** As above; with {@code causal} (tq = tk) query i attends to keys 0..i only. */
+    static void run(Parallel par, float[] q, float[] k, float[] v, float[] out, int batch, int tq, int tk, int heads, int d, float scale,
+                    boolean causal) {
         int c = heads * d, tkp = roundUp(tk, MR), dp = roundUp(d, MR);
         int bh = batch * heads;
         // per (batch, head): K as MR-key panels [tkp/MR][d][MR] and Vᵀ as MR-channel panels [dp/MR][tkp][MR]
@@ -42,7 +52,7 @@ final class FlashAttention {
             Tile t = TILE.get().fit(d, dp);
             for (int task = t0; task < t1; task++) {
                 int p = task / qPanels, b = p / heads, h = p % heads, q0 = (task % qPanels) * NR;
-                queryPanel(q, out, b, h, q0, tq, tk, c, d, dp, tkp, scale, kp, p * tkp * d, vp, p * dp * tkp, t);
+                queryPanel(q, out, b, h, q0, tq, tk, c, d, dp, tkp, scale, kp, p * tkp * d, vp, p * dp * tkp, t, causal);
             }
         });
     }
@@ -83,7 +93,7 @@ final class FlashAttention {
 
     /** NR queries starting at q0 of (b, h): all key blocks, online softmax, normalised output. */
     private static void queryPanel(float[] q, float[] out, int b, int h, int q0, int tq, int tk, int c, int d, int dp, int tkp,
-                                   float scale, float[] kp, int kOff, float[] vp, int vOff, Tile t) {
+                                   float scale, float[] kp, int kOff, float[] vp, int vOff, Tile t, boolean causal) {
         int nq = Math.min(NR, tq - q0);
         float[] qt = t.qt, st = t.st, ot = t.ot;
         float scale2 = scale * LOG2E;   // scores in base 2: softmax uses 2^(s − max)
@@ -95,10 +105,12 @@ final class FlashAttention {
         java.util.Arrays.fill(t.m, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(t.l, 0f);
         for (int kb = 0; kb < tkp; kb += BK) {
+            if (causal && kb > q0 + nq - 1) break;   // this block and all later ones come after every query of the panel
             int nk = Math.min(BK, tkp - kb), valid = Math.min(nk, tk - kb);
             // Sᵀ[key][query] = Σ_e K[key][e] · (scale·Q[query][e])
             for (int kk = 0; kk < nk; kk += MR)
                 Gemm.microPacked(d, kp, kOff + (kb + kk) * d, qt, 0, st, kk * NR, kk * NR + L, NR, Gemm.ZERO, null, 0);
+            if (causal) maskFuture(st, kb, valid, q0);
             softmaxBlock(st, valid, nk, t.m, t.l, t.corr, t.sum);
             if (kb > 0) rescale(ot, d, t.corr);
             // Oᵀ[e][query] += Σ_key Vᵀ[e][key] · Pᵀ[key][query]
@@ -132,6 +144,13 @@ final class FlashAttention {
         for (int h = 0; h < NR; h += L)
             FloatVector.fromArray(S, l, h).fma(FloatVector.fromArray(S, corr, h), FloatVector.fromArray(S, sum, h)).intoArray(l, h);
         java.util.Arrays.fill(st, valid * NR, nk * NR, 0f);   // padded keys get no weight
+    }
+
+    /** Scores of keys after their query (key kb + j > query q0 + i) become −∞: weight 0 after the softmax. */
+    private static void maskFuture(float[] st, int kb, int valid, int q0) {
+        for (int j = Math.max(0, q0 + 1 - kb); j < valid; j++)
+            for (int i = 0; i < NR; i++)
+                if (kb + j > q0 + i) st[j * NR + i] = Float.NEGATIVE_INFINITY;
     }
 
     /** Oᵀ[e][query] *= corr[query]. */

@@ -49,7 +49,7 @@ public final class MacCounter implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        macs.addAndGet((long) (x.numel() / w.dim(1)) * w.dim(0) * w.dim(1));
+        macs.addAndGet(x.elements() / w.dim(1) * w.dim(0) * w.dim(1));
         return inner.linear(x, w, bias);
     }
 
@@ -57,6 +57,24 @@ public final class MacCounter implements Backend {
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
         macs.addAndGet(2L * q.dim(0) * q.dim(1) * k.dim(1) * q.dim(2)); // QKᵀ and PV, summed over heads
         return inner.attention(q, k, v, heads, scale);
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        if (!causal) return attention(q, k, v, heads, scale);
+        long pairs = (long) q.dim(1) * (q.dim(1) + 1) / 2;   // query i meets keys 0..i
+        macs.addAndGet(2L * q.dim(0) * pairs * q.dim(2));
+        return inner.attention(q, k, v, heads, scale, true);
+    }
+
+    @Override
+    public Tensor gelu(Tensor x) {
+        return inner.gelu(x);
+    }
+
+    @Override
+    public Tensor quickGelu(Tensor x) {
+        return inner.quickGelu(x);
     }
 
     @Override

@@ -12,6 +12,16 @@ public final class MathFunctions {
         return (float) (x / (1.0 + StrictMath.exp(-x)));
     }
 
+    /**
+     * CLIP's quick_gelu: x · sigmoid(1.702·x) (Hendrycks &amp; Gimpel 2016, §2's sigmoid approximation of GELU).
+     * 1.702·x is rounded to float32 first, as PyTorch's {@code x * torch.sigmoid(1.702 * x)} does: that rounding
+     * moves e^(−1.702·x) by up to |1.702·x|·6e-8 relative, more than the rest of the float32 evaluation.
+     */
+    public static float quickGelu(float x) {
+        float a = 1.702f * x;
+        return (float) (x / (1.0 + StrictMath.exp(-a)));
+    }
+
     /** PyTorch's default (exact) GELU: x/2 · (1 + erf(x/√2)). */
     public static float gelu(float x) {
         return (float) (0.5 * x * (1.0 + erf(x / Math.sqrt(2.0))));

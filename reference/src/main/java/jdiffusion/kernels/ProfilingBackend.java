@@ -153,6 +153,23 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        if (!causal) return attention(q, k, v, heads, scale);
+        String op = "attention causal " + q.dim(1) + "x" + k.dim(1);
+        return time(op, q.dim(0) * (long) q.dim(1) * (q.dim(1) + 1) * q.dim(2), () -> inner.attention(q, k, v, heads, scale, true));
+    }
+
+    @Override
+    public Tensor gelu(Tensor x) {
+        return time("gelu", 0, () -> inner.gelu(x));
+    }
+
+    @Override
+    public Tensor quickGelu(Tensor x) {
+        return time("quickGelu", 0, () -> inner.quickGelu(x));
+    }
+
+    @Override
     public Tensor upsampleNearest2x(Tensor x) {
         return time("upsampleNearest2x", 0, () -> inner.upsampleNearest2x(x));
     }

@@ -126,7 +126,13 @@ public final class ScalarBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
-        Shapes.attention(q, k, v, heads);
+        return attention(q, k, v, heads, scale, false);
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        if (causal) Shapes.causalAttention(q, k, v, heads);
+        else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1), d = c / heads;
         Tensor out = Tensor.zeros(b, tq, c);
         float[] Q = q.data(), K = k.data(), V = v.data(), O = out.data();
@@ -134,8 +140,9 @@ public final class ScalarBackend implements Backend {
         for (int bi = 0; bi < b; bi++)
             for (int h = 0; h < heads; h++)
                 for (int i = 0; i < tq; i++) {
+                    int keys = causal ? i + 1 : tk; // causal: keys after the query are masked out (weight 0)
                     double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < tk; j++) {
+                    for (int j = 0; j < keys; j++) {
                         double s = 0;
                         for (int e = 0; e < d; e++)
                             s += (double) Q[(bi * tq + i) * c + h * d + e] * K[(bi * tk + j) * c + h * d + e];
@@ -143,16 +150,30 @@ public final class ScalarBackend implements Backend {
                         max = Math.max(max, scores[j]);
                     }
                     double sum = 0;
-                    for (int j = 0; j < tk; j++) {
+                    for (int j = 0; j < keys; j++) {
                         scores[j] = StrictMath.exp(scores[j] - max);
                         sum += scores[j];
                     }
                     for (int e = 0; e < d; e++) {
                         double acc = 0;
-                        for (int j = 0; j < tk; j++) acc += scores[j] * V[(bi * tk + j) * c + h * d + e];
+                        for (int j = 0; j < keys; j++) acc += scores[j] * V[(bi * tk + j) * c + h * d + e];
                         O[(bi * tq + i) * c + h * d + e] = (float) (acc / sum);
                     }
                 }
+        return out;
+    }
+
+    @Override
+    public Tensor gelu(Tensor x) {
+        Tensor out = Tensor.zeros(x.shape());
+        for (int i = 0; i < x.numel(); i++) out.data()[i] = MathFunctions.gelu(x.data()[i]);
+        return out;
+    }
+
+    @Override
+    public Tensor quickGelu(Tensor x) {
+        Tensor out = Tensor.zeros(x.shape());
+        for (int i = 0; i < x.numel(); i++) out.data()[i] = MathFunctions.quickGelu(x.data()[i]);
         return out;
     }
 

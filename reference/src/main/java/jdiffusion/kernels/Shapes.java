@@ -31,6 +31,12 @@ public final class Shapes {
             throw new IllegalArgumentException("attention: q " + q.shapeString() + ", k " + k.shapeString() + ", v " + v.shapeString() + ", heads " + heads);
     }
 
+    public static void causalAttention(Tensor q, Tensor k, Tensor v, int heads) {
+        attention(q, k, v, heads);
+        if (q.dim(1) != k.dim(1))
+            throw new IllegalArgumentException("causal attention needs as many queries as keys: q " + q.shapeString() + ", k " + k.shapeString());
+    }
+
     public static void vector(Tensor t, int n, String what) {
         if (t.numel() != n) throw new IllegalArgumentException(what + ": expected " + n + " elements, got " + t.shapeString());
     }

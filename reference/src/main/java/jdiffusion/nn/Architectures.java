@@ -9,11 +9,14 @@ import java.util.List;
 
 /**
  * Published UNet architectures (their diffusers config.json, shipped as resources) that can be built
- * with random weights for benchmarks and memory checks, without downloading the checkpoints.
+ * with random weights for benchmarks and memory checks, without downloading the checkpoints; likewise
+ * published text encoders (their transformers config.json).
  */
 public final class Architectures {
     /** "sd15": Stable Diffusion v1.5's UNet (860 M parameters); "ddpm-cifar10": google/ddpm-cifar10-32 (35.7 M). */
     public static final List<String> NAMES = List.of("sd15", "ddpm-cifar10");
+    /** "clip-l": Stable Diffusion v1.5's text encoder, OpenAI CLIP ViT-L/14's text tower (123 M parameters). */
+    public static final List<String> TEXT_ENCODERS = List.of("clip-l");
 
     private Architectures() {
     }
@@ -23,7 +26,8 @@ public final class Architectures {
         String res = switch (name) {
             case "sd15" -> "sd15-unet.json";
             case "ddpm-cifar10" -> "ddpm-cifar10-unet.json";
-            default -> throw new IllegalArgumentException("unknown architecture '" + name + "' (choose from " + NAMES + ")");
+            case "clip-l" -> "clip-l-text.json";
+            default -> throw new IllegalArgumentException("unknown architecture '" + name + "' (choose from " + NAMES + " or " + TEXT_ENCODERS + ")");
         };
         try (InputStream in = Architectures.class.getResourceAsStream("/jdiffusion/architectures/" + res)) {
             if (in == null) throw new IllegalStateException("resource " + res + " missing from the jar");
@@ -39,6 +43,13 @@ public final class Architectures {
     /** The architecture with seeded random weights. */
     public static UNet random(String name, long seed) {
         return random(name, seed, WeightPrecision.F32);
+    }
+
+    /** A published text encoder ({@link #TEXT_ENCODERS}) with seeded random weights, linear weights held in {@code precision}. */
+    public static ClipTextModel randomTextEncoder(String name, long seed, WeightPrecision precision) {
+        if (!TEXT_ENCODERS.contains(name))
+            throw new IllegalArgumentException("unknown text encoder '" + name + "' (choose from " + TEXT_ENCODERS + ")");
+        return ClipTextModel.fromConfig(config(name), ParamSource.random(seed), precision);
     }
 
     /** The architecture with seeded random weights, conv/linear weights held in {@code precision}. */

@@ -26,6 +26,9 @@ import java.util.List;
  *     x      = scheduler.step(ε, i, x)
  *     policy.observe(i, x)
  * </pre>
+ *
+ * A step whose latent is not finite stops the run with a {@link NonFiniteException} naming the step and
+ * the module that first went non-finite ({@link FiniteCheck}).
  */
 public final class Sampler {
     private final Denoiser denoiser;
@@ -55,6 +58,7 @@ public final class Sampler {
      */
     public Result run(Tensor xT, int steps, Conditioning cond, StepPolicy policy, NoiseSource noise, Progress progress) {
         scheduler.setTimesteps(steps);
+        FiniteCheck.requireFiniteStart(xT);
         boolean guidedRun = cond != null && cond.guided();
         policy.begin(new StepPolicy.RunInfo(steps, xT.shape(), cond != null, guidedRun));
         long fullStepMacs = fullStepMacs(xT, cond, guidedRun);
@@ -78,6 +82,7 @@ public final class Sampler {
             // 4. guidance and the scheduler's update, for every sample
             Tensor eps = Denoiser.guided(raw.out(), cond, raw.guided());
             x = scheduler.step(eps, i, xi, noise);
+            FiniteCheck.requireFinite(new FiniteCheck.Step(i, steps, t, xi, raw.out(), eps, x, cond, raw.guided()), denoiser, scheduler, counter);
             latents.add(x);
             // 5. the policy sees the step; the trace records it
             policy.observe(new StepPolicy.StepResult(i, xi, eps, x), state);
@@ -135,10 +140,13 @@ public final class Sampler {
         return new Raw(denoiser.raw(c, in, t, cond, guide, run, previous.out()), guide);
     }
 
-    /** MACs of one full evaluation at the starting resolution, from the shapes alone (no arithmetic). */
+    /**
+     * MACs of one full evaluation at the starting resolution, from the shapes alone: no arithmetic, and
+     * no activation is allocated (every tensor of the dry run is a storage-less {@link Tensor#shapeOnly}).
+     */
     private long fullStepMacs(Tensor xT, Conditioning cond, boolean guided) {
         MacCounter dry = new MacCounter(new jdiffusion.kernels.ShapeOnlyBackend());
-        Tensor in = Tensor.zeros(xT.shape());
+        Tensor in = Tensor.shapeOnly(xT.shape());
         denoiser.raw(new Ctx(dry), in, 500f, cond, guided);
         return dry.macs();
     }

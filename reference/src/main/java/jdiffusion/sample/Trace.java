@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import jdiffusion.weights.AtomicFiles;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -137,13 +136,9 @@ public record Trace(String model, String scheduler, String policy, int steps, lo
         return root;
     }
 
+    /** Writes {@link #toJson()} to {@code file}, atomically ({@link AtomicFiles}). */
     public void writeJson(Path file) {
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), toJson());
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot write trace " + file + ": " + e.getMessage(), e);
-        }
+        ObjectNode json = toJson();
+        AtomicFiles.write(file, out -> new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out, json));
     }
 }

@@ -42,4 +42,28 @@ class FlashAttentionTest {
         assertArrayEquals(got[0].data(), got[1].data(), "1 vs 2 threads");
         assertArrayEquals(got[0].data(), got[2].data(), "1 vs 3 threads");
     }
+
+    /** Causal attention (CLIP's text encoder): 77 tokens in one key block, and longer ones that span several. */
+    @ParameterizedTest(name = "causal b={0} t={1} heads={2} d={3}")
+    @CsvSource({"2,77,12,64", "1,77,3,16", "1,1,2,8", "2,300,2,40", "1,1000,1,17"})
+    void causalMatchesScalarAndIsThreadCountIndependent(int b, int t, int heads, int d) {
+        int c = heads * d;
+        Tensor q = random(4, 2f, b, t, c), k = random(5, 2f, b, t, c), v = random(6, 1f, b, t, c);
+        float scale = (float) (1 / Math.sqrt(d));
+        Tensor want = new ScalarBackend().attention(q, k, v, heads, scale, true);
+        // query 0 sees only key 0: its output is v[0]
+        for (int e = 0; e < c; e++) assertTrue(Math.abs(want.data()[e] - v.data()[e]) < 1e-6, "query 0 must copy value 0");
+        Tensor[] got = new Tensor[2];
+        for (int th = 1; th <= 2; th++)
+            try (CpuBackend cpu = new CpuBackend(th)) {
+                got[th - 1] = cpu.attention(q, k, v, heads, scale, true);
+            }
+        double e = Golden.relL2(got[1], want);
+        assertTrue(e <= 1e-5, "relative L2 " + e);
+        assertArrayEquals(got[0].data(), got[1].data(), "1 vs 2 threads");
+        if (t > 1) {
+            double full = Golden.relL2(new ScalarBackend().attention(q, k, v, heads, scale), want);
+            assertTrue(full > 1e-2, "the mask must change the result, relative L2 to unmasked " + full);
+        }
+    }
 }

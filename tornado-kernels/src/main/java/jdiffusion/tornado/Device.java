@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -53,23 +54,22 @@ final class Device implements AutoCloseable {
 
     /** The compute kernels, each in its own task graph. */
     enum Kernel {
-        LINEAR(Kernels::linear, Kernels.WG_GEMM),
-        CONV2D(Kernels::conv2d, Kernels.WG_GEMM),
-        LINEAR_DIRECT(Kernels::linearDirect, Kernels.WG_DIRECT),
-        CONV2D_DIRECT(Kernels::conv2dDirect, Kernels.WG_DIRECT),
-        IM2COL(Kernels::im2col, Kernels.WG_ELEM),
-        GEMM_DOT(Kernels::gemmDot, Kernels.WG_DIRECT),
-        GROUP_NORM(Kernels::groupNorm, Kernels.WG_NORM),
-        LAYER_NORM(Kernels::layerNorm, Kernels.WG_LAYER_NORM),
-        ATTENTION(Kernels::attention, Kernels.ATT_BQ),
-        SILU(Kernels::silu, Kernels.WG_ELEM),
-        SCALE(Kernels::scale, Kernels.WG_ELEM),
-        ADD(Kernels::add, Kernels.WG_ELEM),
-        ADD_CHANNEL_BIAS(Kernels::addChannelBias, Kernels.WG_ELEM),
-        GEGLU(Kernels::geglu, Kernels.WG_ELEM),
-        UPSAMPLE(Kernels::upsample2x, Kernels.WG_ELEM),
-        CONCAT(Kernels::concat, Kernels.WG_ELEM),
-        TRANSPOSE(Kernels::transpose, Kernels.WG_TRANSPOSE);
+        TILED_GEMM(TiledGemm::gemm, TiledGemm.WG),
+        LINEAR_DIRECT(DirectGemm::linear, DirectGemm.WG),
+        CONV2D_DIRECT(DirectGemm::conv2d, DirectGemm.WG),
+        IM2COL(DotGemm::im2col, Elementwise.WG),
+        GEMM_DOT(DotGemm::gemm, DotGemm.WG),
+        GROUP_NORM(Norms::groupNorm, Norms.WG_GROUP),
+        LAYER_NORM(Norms::layerNorm, Norms.WG_LAYER),
+        ATTENTION(Attention::attention, Attention.BQ),
+        SILU(Elementwise::silu, Elementwise.WG),
+        SCALE(Elementwise::scale, Elementwise.WG),
+        ADD(Elementwise::add, Elementwise.WG),
+        ADD_CHANNEL_BIAS(Elementwise::addChannelBias, Elementwise.WG),
+        GEGLU(Elementwise::geglu, Elementwise.WG),
+        UPSAMPLE(Elementwise::upsample2x, Elementwise.WG),
+        CONCAT(Elementwise::concat, Elementwise.WG),
+        TRANSPOSE(Elementwise::transpose, Elementwise.WG_TRANSPOSE);
 
         final Task4<KernelContext, FloatArray, IntArray, FloatArray> code;
         final int local;
@@ -110,8 +110,14 @@ final class Device implements AutoCloseable {
      * @param deviceSpec "driver:device" as listed by {@code tornado --devices}, or null for TornadoVM's default
      */
     Device(long poolFloats, String deviceSpec) {
-        TornadoDevice device = selectDevice(deviceSpec);
-        if (poolFloats > Integer.MAX_VALUE - 64) throw new IllegalArgumentException("pool of " + poolFloats + " floats exceeds the 2^31 index range");
+        TornadoDevice device = TornadoDevices.select(TornadoDevices.runtime(), deviceSpec);
+        if (poolFloats > Integer.MAX_VALUE - 64)
+            throw new DeviceMemoryException(String.format("jdiffusion.tornado.memory: a pool of %.0f MB exceeds the kernels' 2^31-float index range (8 GiB); "
+                    + "lower it, e.g. -Djdiffusion.tornado.memory=4g", poolFloats * 4e-6));
+        if (poolFloats * Float.BYTES > device.getMaxAllocMemory())
+            throw new DeviceMemoryException(String.format("jdiffusion.tornado.memory: a pool of %.0f MB is larger than the largest buffer %s allows (%.0f MB); "
+                    + "lower it, e.g. -Djdiffusion.tornado.memory=%dm", poolFloats * 4e-6, device.getDescription(), device.getMaxAllocMemory() / 1e6,
+                    device.getMaxAllocMemory() >> 20));
         this.prefix = "jd" + INSTANCES.incrementAndGet() + "_";
         this.pool = new FloatArray((int) poolFloats);
         this.alloc = new Pool(poolFloats);
@@ -127,7 +133,7 @@ final class Device implements AutoCloseable {
         gs.addWorkerGrid(prefix + "init.t", initGrid);
         graphs.add(new TaskGraph(prefix + "init")
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, pool)
-                .task("t", Kernels::touch, new KernelContext(), pool)
+                .task("t", Elementwise::touch, new KernelContext(), pool)
                 .persistOnDevice(pool).snapshot());
         for (Kernel k : Kernel.values()) {
             int i = k.ordinal();
@@ -146,32 +152,21 @@ final class Device implements AutoCloseable {
         for (int s = 0; s < STAGES.length; s++) {
             stages[s] = new FloatArray(STAGES[s]);
             stageParams[s] = new IntArray(2);
-            stageGrids[s] = new WorkerGrid1D(256);
-            stageGrids[s].setLocalWork(256, 1, 1);
+            stageGrids[s] = new WorkerGrid1D(Elementwise.WG);
+            stageGrids[s].setLocalWork(Elementwise.WG, 1, 1);
             String name = prefix + "upload" + STAGES[s];
             gs.addWorkerGrid(name + ".t", stageGrids[s]);
             TaskGraph g = new TaskGraph(name).transferToDevice(DataTransferMode.EVERY_EXECUTION, stageParams[s], stages[s]);
             for (String src : names) g.consumeFromDevice(src, pool);
-            g.task("t", Kernels::upload, new KernelContext(), pool, stages[s], stageParams[s]).persistOnDevice(pool);
+            g.task("t", Elementwise::upload, new KernelContext(), pool, stages[s], stageParams[s]).persistOnDevice(pool);
             stageGraph[s] = graphs.size();
             graphs.add(g.snapshot());
         }
         this.plan = new TornadoExecutionPlan(graphs.toArray(new ImmutableTaskGraph[0]));
-        if (device != null) plan.withDevice(device);
-        this.device = device != null ? device : plan.getDevice(0);
+        plan.withDevice(device);
+        this.device = device;
         plan.withGridScheduler(gs);
         last = plan.withGraph(0).execute();
-    }
-
-    private static TornadoDevice selectDevice(String spec) {
-        if (spec == null || spec.isBlank()) return null;
-        String[] parts = spec.trim().split(":");
-        if (parts.length != 2) throw new IllegalArgumentException("jdiffusion.tornado.device: '" + spec + "' is not driver:device (e.g. 0:0)");
-        return TornadoExecutionPlan.getDevice(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
-    }
-
-    String deviceName() {
-        return device.getPhysicalDevice().getDeviceName();
     }
 
     String deviceDescription() {
@@ -234,12 +229,19 @@ final class Device implements AutoCloseable {
         }
         if (off < 0)
             throw new DeviceMemoryException(String.format(
-                    "TornadoVM device memory pool exhausted: a tensor of %.1f MB does not fit (%.1f of %.1f MB in use, largest free range %.1f MB). "
-                            + "Raise the pool with -Djdiffusion.tornado.memory=SIZE (e.g. 2g; this device allows single buffers up to %.0f MB).",
-                    n * 4e-6, alloc.used() * 4e-6, alloc.capacity() * 4e-6, alloc.largestFree() * 4e-6, maxAllocBytes() / 1e6));
+                    "TornadoVM device memory pool exhausted: a tensor of %s does not fit (%s of %s in use, largest free range %s). "
+                            + "Raise the pool with -Djdiffusion.tornado.memory=SIZE (e.g. 2g; this device allows single buffers up to %s; "
+                            + "with ./jdiffusion: JDIFFUSION_JAVA_OPTS=-Djdiffusion.tornado.memory=2g).",
+                    mb(n * 4L), mb(alloc.used() * 4), mb(alloc.capacity() * 4), mb(alloc.largestFree() * 4), mb(maxAllocBytes())));
         Buf b = new Buf(this, (int) off, n);
         live.add(new BufRef(b, queue));
         return b;
+    }
+
+    /** Bytes as MB, with three significant digits below 100 MB (a tiny pool's numbers stay readable). */
+    static String mb(long bytes) {
+        double m = bytes / 1e6;
+        return String.format(Locale.ROOT, m >= 100 ? "%.0f MB" : "%.3g MB", m);
     }
 
     private void release() {
@@ -280,7 +282,7 @@ final class Device implements AutoCloseable {
             MemorySegment.copy(src, done, stages[s].getSegment(), ValueLayout.JAVA_FLOAT, 0, n);
             stageParams[s].set(0, n);
             stageParams[s].set(1, dst + done);
-            stageGrids[s].setGlobalWork(roundUp(n, 256), 1, 1);
+            stageGrids[s].setGlobalWork(roundUp(n, Elementwise.WG), 1, 1);
             try {
                 last = plan.withGraph(stageGraph[s]).execute();
             } catch (RuntimeException e) {
@@ -375,14 +377,14 @@ final class Device implements AutoCloseable {
     }
 
     /** A kernel (or transfer) failed on the device: never retried elsewhere. */
-    static final class KernelFailure extends RuntimeException {
+    static final class KernelFailure extends IllegalStateException {
         KernelFailure(String what, Throwable cause) {
             super("TornadoVM kernel '" + what + "' failed on the device (no CPU fallback): " + cause, cause);
         }
     }
 
-    /** The device pool cannot hold a tensor even after a collection. */
-    static final class DeviceMemoryException extends RuntimeException {
+    /** The device pool cannot hold a tensor even after a collection, or the requested pool cannot exist. */
+    static final class DeviceMemoryException extends IllegalStateException {
         DeviceMemoryException(String message) {
             super(message);
         }

@@ -34,8 +34,9 @@ import java.util.WeakHashMap;
 public final class TornadoBackend implements Backend, AutoCloseable {
     /**
      * How conv2d and linear run: TILED stages 64×64 tiles of both operands in local memory (the GPU
-     * design); DIRECT has no local memory or barriers and blocks 8 outputs per work-item in registers
-     * (what a CPU OpenCL device such as PoCL runs fastest, see README.md). AUTO picks DIRECT on CPU devices.
+     * design, {@link TiledGemm}); DIRECT has no local memory or barriers and blocks 8 outputs per work-item in
+     * registers ({@link DirectGemm}); DOT is im2col + dot products along k ({@link DotGemm}), what a CPU OpenCL
+     * device such as PoCL runs fastest (see README.md). AUTO picks DOT on CPU devices, TILED elsewhere.
      */
     public enum Gemm { AUTO, TILED, DIRECT, DOT }
 
@@ -57,7 +58,7 @@ public final class TornadoBackend implements Backend, AutoCloseable {
 
     /** Starts TornadoVM on the configured device (the CLI's {@code --backend tornado}). */
     public TornadoBackend() {
-        this(poolFloatsFromProperty(), Gemm.valueOf(System.getProperty("jdiffusion.tornado.gemm", "auto").trim().toUpperCase(Locale.ROOT)));
+        this(poolFloatsFromProperty(), gemmFromProperty());
     }
 
     /**
@@ -68,13 +69,15 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         requireTornado();
         try {
             this.dev = new Device(poolFloats, System.getProperty("jdiffusion.tornado.device"));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw e;                                             // named errors (no device, bad setting): as they are
         } catch (RuntimeException | LinkageError e) {
             throw new IllegalStateException("TornadoVM could not set up a device: " + e, e);
         }
         setGemm(gemm);
     }
 
-    /** Switches the conv2d/linear variant (AUTO: DIRECT on a CPU device, TILED elsewhere). */
+    /** Switches the conv2d/linear variant (AUTO: DOT on a CPU device, TILED elsewhere). */
     public void setGemm(Gemm gemm) {
         this.direct = gemm == Gemm.DIRECT;
         this.dot = gemm == Gemm.DOT || (gemm == Gemm.AUTO && dev.isCpu());
@@ -101,6 +104,15 @@ public final class TornadoBackend implements Backend, AutoCloseable {
             Class.forName("uk.ac.manchester.tornado.api.TaskGraph");
         } catch (ClassNotFoundException e) {
             throw new IllegalStateException("TornadoVM's API (tornado-api) is not on the module path: start the JVM with @$TORNADOVM_HOME/tornado-argfile");
+        }
+    }
+
+    private static Gemm gemmFromProperty() {
+        String s = System.getProperty("jdiffusion.tornado.gemm", "auto");
+        try {
+            return Gemm.valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("jdiffusion.tornado.gemm: '" + s + "' is not a variant (auto, tiled, direct or dot)");
         }
     }
 
@@ -210,9 +222,9 @@ public final class TornadoBackend implements Backend, AutoCloseable {
 
     private Device.Buf transposeOnDevice(Device.Buf src, int rows, int cols) {
         Device.Buf o = dev.allocate(rows * cols);
-        int tilesR = ceil(rows, Kernels.TT), tilesC = ceil(cols, Kernels.TT);
+        int tilesR = ceil(rows, Elementwise.TT), tilesC = ceil(cols, Elementwise.TT);
         dev.launch(Device.Kernel.TRANSPOSE, new int[]{1, rows, cols, src.offset, o.offset, tilesR, tilesC}, new float[0],
-                (long) tilesR * tilesC * Kernels.WG_TRANSPOSE);
+                (long) tilesR * tilesC * Elementwise.WG_TRANSPOSE);
         return o;
     }
 
@@ -252,19 +264,19 @@ public final class TornadoBackend implements Backend, AutoCloseable {
                 int count = (int) Math.min(chunk, np - p0);
                 dev.launch(Device.Kernel.IM2COL, new int[]{n, cin, h, wd, kh, kw, stride, pt, pl, oh, ow, xb.offset, col.offset, p0, count},
                         new float[0], (long) count * cin);
-                dev.launch(Device.Kernel.GEMM_DOT, new int[]{cout, count, k, wb.offset, col.offset, bb == null ? -1 : bb.offset, o.offset, 1, oh * ow, p0},
-                        new float[0], (long) ceil(cout, 4) * ceil(count, 4));
+                dev.launch(Device.Kernel.GEMM_DOT, new int[]{cout, count, k, wb.offset, col.offset, bb == null ? -1 : bb.offset, o.offset, GemmOutput.CONV, oh * ow, p0},
+                        new float[0], (long) ceil(cout, DotGemm.BLOCK) * ceil(count, DotGemm.BLOCK));
             }
             return out(o, n, cout, oh, ow);
         }
         if (direct) {
             dev.launch(Device.Kernel.CONV2D_DIRECT, new int[]{n, cin, h, wd, cout, kh, kw, stride, pt, pl, oh, ow,
-                    xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset}, new float[0], (long) ceil(cout, 8) * np);
+                    xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset}, new float[0], (long) ceil(cout, DirectGemm.BLOCK) * np);
             return out(o, n, cout, oh, ow);
         }
-        int tilesM = ceil(cout, Kernels.TILE), tilesN = (int) ((np + Kernels.TILE - 1) / Kernels.TILE);
-        dev.launch(Device.Kernel.CONV2D, new int[]{n, cin, h, wd, cout, kh, kw, stride, pt, pl, oh, ow,
-                xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, tilesN}, new float[0], (long) tilesM * tilesN * Kernels.WG_GEMM);
+        int tilesM = ceil(cout, TiledGemm.TILE), tilesN = (int) ((np + TiledGemm.TILE - 1) / TiledGemm.TILE);
+        dev.launch(Device.Kernel.TILED_GEMM, new int[]{cout, (int) np, cin * kh * kw, wb.offset, xb.offset, bb == null ? -1 : bb.offset, o.offset,
+                GemmOutput.CONV, oh * ow, 0, tilesN, cin, h, wd, kh, kw, stride, pt, pl, ow}, new float[0], (long) tilesM * tilesN * TiledGemm.WG);
         return out(o, n, cout, oh, ow);
     }
 
@@ -279,22 +291,22 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         if (dot) {
             Device.Buf wb = param(w);
             o = dev.allocate(rows * nOut);
-            dev.launch(Device.Kernel.GEMM_DOT, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, 0, 0, 0},
-                    new float[0], (long) ceil(rows, 4) * ceil(nOut, 4));
+            dev.launch(Device.Kernel.GEMM_DOT, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, GemmOutput.LINEAR, 0, 0},
+                    new float[0], (long) ceil(rows, DotGemm.BLOCK) * ceil(nOut, DotGemm.BLOCK));
             return out(o, s);
         }
         if (direct) {
             Device.Buf wt = transposedParam(w);
             o = dev.allocate(rows * nOut);
             dev.launch(Device.Kernel.LINEAR_DIRECT, new int[]{rows, nOut, k, xb.offset, wt.offset, bb == null ? -1 : bb.offset, o.offset},
-                    new float[0], (long) ceil(rows, 8) * nOut);
+                    new float[0], (long) ceil(rows, DirectGemm.BLOCK) * nOut);
             return out(o, s);
         }
         Device.Buf wb = param(w);
         o = dev.allocate(rows * nOut);
-        int tilesM = ceil(rows, Kernels.TILE), tilesN = ceil(nOut, Kernels.TILE);
-        dev.launch(Device.Kernel.LINEAR, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset, tilesN},
-                new float[0], (long) tilesM * tilesN * Kernels.WG_GEMM);
+        int tilesM = ceil(rows, TiledGemm.TILE), tilesN = ceil(nOut, TiledGemm.TILE);
+        dev.launch(Device.Kernel.TILED_GEMM, new int[]{rows, nOut, k, xb.offset, wb.offset, bb == null ? -1 : bb.offset, o.offset,
+                GemmOutput.LINEAR, 0, 0, tilesN}, new float[0], (long) tilesM * tilesN * TiledGemm.WG);
         return out(o, s);
     }
 
@@ -305,7 +317,7 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         Device.Buf xb = in(x), gb = param(gamma), bb = param(beta);
         Device.Buf o = dev.allocate(x.numel());
         dev.launch(Device.Kernel.GROUP_NORM, new int[]{n, c, spatial, groups, xb.offset, gb.offset, bb.offset, o.offset, silu ? 1 : 0},
-                new float[]{eps}, (long) n * groups * Kernels.WG_NORM);
+                new float[]{eps}, (long) n * groups * Norms.WG_GROUP);
         return out(o, x.shape());
     }
 
@@ -317,7 +329,7 @@ public final class TornadoBackend implements Backend, AutoCloseable {
         Device.Buf xb = in(x), gb = param(gamma), bb = param(beta);
         Device.Buf o = dev.allocate(x.numel());
         dev.launch(Device.Kernel.LAYER_NORM, new int[]{rows, c, xb.offset, gb.offset, bb.offset, o.offset},
-                new float[]{eps}, (long) rows * Kernels.WG_LAYER_NORM);
+                new float[]{eps}, (long) rows * Norms.WG_LAYER);
         return out(o, x.shape());
     }
 
@@ -345,14 +357,14 @@ public final class TornadoBackend implements Backend, AutoCloseable {
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale) {
         Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1), d = c / heads;
-        if (d > Kernels.ATT_KV)
-            throw new IllegalArgumentException("attention: head dimension " + d + " exceeds the kernel's tile capacity " + Kernels.ATT_KV);
+        if (d > Attention.KV)
+            throw new IllegalArgumentException("attention: head dimension " + d + " exceeds the kernel's tile capacity " + Attention.KV);
         Device.Buf qb = in(q), kb = in(k), vb = in(v);
         Device.Buf o = dev.allocate(b * tq * c);
-        int bk = Math.min(Kernels.ATT_BK, Kernels.ATT_KV / d);
-        int qTiles = ceil(tq, Kernels.ATT_BQ);
+        int bk = Math.min(Attention.BK, Attention.KV / d);
+        int qTiles = ceil(tq, Attention.BQ);
         dev.launch(Device.Kernel.ATTENTION, new int[]{b, tq, tk, heads, d, qb.offset, kb.offset, vb.offset, o.offset, bk, qTiles},
-                new float[]{scale}, (long) b * heads * qTiles * Kernels.ATT_BQ);
+                new float[]{scale}, (long) b * heads * qTiles * Attention.BQ);
         return out(o, b, tq, c);
     }
 
@@ -423,9 +435,9 @@ public final class TornadoBackend implements Backend, AutoCloseable {
     private Tensor transpose(Tensor x, int n, int rows, int cols, int[] shape) {
         Device.Buf xb = in(x);
         Device.Buf o = dev.allocate(size(x));
-        int tilesR = ceil(rows, Kernels.TT), tilesC = ceil(cols, Kernels.TT);
+        int tilesR = ceil(rows, Elementwise.TT), tilesC = ceil(cols, Elementwise.TT);
         dev.launch(Device.Kernel.TRANSPOSE, new int[]{n, rows, cols, xb.offset, o.offset, tilesR, tilesC}, new float[0],
-                (long) n * tilesR * tilesC * Kernels.WG_TRANSPOSE);
+                (long) n * tilesR * tilesC * Elementwise.WG_TRANSPOSE);
         return out(o, shape);
     }
 

@@ -27,7 +27,9 @@ import java.util.function.Function;
  * with its arguments; each distinct call is then timed on the TornadoVM backend (inputs already on the
  * device, synchronous: the kernel has finished when the call returns) and on the CPU backend (Vector API,
  * all cores), and the times are summed per op over the pass. Finally whole forward passes are timed
- * (tornado: upload of the input, every kernel, download of the output).
+ * (tornado: upload of the input, every kernel, download of the output). Both backends are warmed up by time
+ * first ({@code -Djdiffusion.bench.warmup=SECONDS} of whole passes each, default 30, then every distinct call on
+ * its own): measured cold (one warm-up call), the CPU column summed to several times the CPU backend's whole pass.
  *
  * <p>Not part of the normal build (excluded in the pom). Run:
  * <pre>
@@ -73,9 +75,16 @@ class OpTimings {
         return calls;
     }
 
-    /** Median of the per-call times (ms) of {@code reps} calls after one warm-up. */
+    /** Per-call warm-up, on top of the whole-pass warm-up: at least this long and two calls. */
+    static final long CALL_WARMUP_NANOS = 300_000_000L;
+
+    /** Median of the per-call times (ms) of {@code reps} calls, after repeating the call for {@link #CALL_WARMUP_NANOS}. */
     static double time(Backend b, Method m, Object[] args, int reps) throws Exception {
-        m.invoke(b, args);
+        long start = System.nanoTime();
+        for (int i = 0; i < 2 || System.nanoTime() - start < CALL_WARMUP_NANOS; i++) {
+            Tensor r = (Tensor) m.invoke(b, args);
+            if (r.device() == null) r.data();
+        }
         double[] ms = new double[reps];
         for (int i = 0; i < reps; i++) {
             long t0 = System.nanoTime();
@@ -105,11 +114,22 @@ class OpTimings {
         Arrays.fill(ts, 500f);
         Tensor ctx = unet.conditional() ? SharedBackend.random(8, batch, 77, unet.crossAttentionDim()) : null;
         List<Call> calls = record(unet, x, ts, ctx);
+        String load0 = loadAverage();
 
         TornadoBackend tornado = SharedBackend.get();
         TornadoBackend.Gemm[] variants = {TornadoBackend.Gemm.DOT, TornadoBackend.Gemm.DIRECT, TornadoBackend.Gemm.TILED};
         int threads = Runtime.getRuntime().availableProcessors();
+        double warmup = Double.parseDouble(System.getProperty("jdiffusion.bench.warmup", "30"));
         try (CpuBackend cpu = new CpuBackend(threads)) {
+            // Both sides warmed up by time before anything is measured: whole forward passes for `warmup` seconds
+            // each, so that the JIT has compiled the CPU backend's kernels (and TornadoVM's host-side launch path)
+            // the way a long run has; every distinct call is then warmed up again on its own (see time()).
+            int cpuPasses = warm(unet, new Ctx(cpu), x, ts, ctx, warmup, MIN_WARM_PASSES);
+            tornado.setGemm(TornadoBackend.Gemm.DOT);
+            int tornadoPasses = warm(unet, new Ctx(tornado), x, ts, ctx, warmup, MIN_WARM_PASSES);
+            tornado.setGemm(TornadoBackend.Gemm.AUTO);
+            System.out.printf("warm-up: %d cpu passes, %d tornado passes (at least %.0f s and %d passes each)%n", cpuPasses, tornadoPasses, warmup,
+                    MIN_WARM_PASSES);
             // per op: {calls, cpu ms, tornado ms per variant...}; conv2d/linear depend on the variant, the rest do not
             Map<String, double[]> perOp = new LinkedHashMap<>();
             Map<String, double[]> distinct = new LinkedHashMap<>();
@@ -157,8 +177,10 @@ class OpTimings {
 
             StringBuilder md = new StringBuilder();
             md.append(String.format("Architecture `%s` (random weights), batch %d, %dx%d: %d backend calls per forward pass.%n", arch, batch, s, s, calls.size()));
-            md.append(String.format("Device: %s. CPU backend: %d threads. Median of %d runs per distinct call, summed over the pass.%n%n",
-                    tornado.deviceDescription(), threads, reps));
+            md.append(String.format("Device: %s. CPU backend: %d threads. Both warmed up by time (%.0f s and %d whole passes each: %d cpu, %d tornado; then each "
+                    + "distinct call repeated for %.1f s); median of %d runs per distinct call, summed over the pass. Load average before/after: %s / %s.%n%n",
+                    tornado.deviceDescription(), threads, warmup, MIN_WARM_PASSES, cpuPasses, tornadoPasses, CALL_WARMUP_NANOS / 1e9, reps, load0,
+                    loadAverage()));
             md.append("| op | calls | cpu ms | tornado ms | tornado / cpu |\n|---|---:|---:|---:|---:|\n");
             double sc = 0, st = 0;
             for (var e : perOp.entrySet()) {
@@ -186,9 +208,37 @@ class OpTimings {
         }
     }
 
-    /** Median ms of whole forward passes, input on the host, output read back; after one warm-up pass. */
+    /**
+     * Whole forward passes for at least {@code seconds} and at least {@link #MIN_WARM_PASSES} passes (on a loaded
+     * machine one pass can take longer than the time budget); returns how many ran.
+     */
+    static int warm(UNet unet, Ctx c, Tensor x, float[] ts, Tensor ctx, double seconds, int minPasses) {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        int n = 0;
+        do {
+            unet.forward(c, x, ts, ctx).data();
+            n++;
+        } while (System.nanoTime() < end || n < minPasses);
+        return n;
+    }
+
+    static final int MIN_WARM_PASSES = 10;
+
+    /** The 1-minute load average (the machine is shared: read the numbers with it). */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    /**
+     * Median ms of whole forward passes, input on the host, output read back; after 5 s (and 2 passes) more of
+     * warm-up with this backend and variant (the backends are warm already, see table()).
+     */
     static double forward(UNet unet, Ctx c, Tensor x, float[] ts, Tensor ctx, int reps) {
-        unet.forward(c, x, ts, ctx).data();
+        warm(unet, c, x, ts, ctx, 5, 2);
         double[] ms = new double[reps];
         for (int i = 0; i < reps; i++) {
             Tensor xi = SharedBackend.random(100 + i, x.shape());

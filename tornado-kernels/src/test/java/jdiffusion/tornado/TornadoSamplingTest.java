@@ -10,7 +10,7 @@ import jdiffusion.kernels.CpuBackend;
 import jdiffusion.nn.UNet;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Denoiser;
-import jdiffusion.sample.NoiseSource;
+import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.Sampler;
 import jdiffusion.sample.StepPolicy;

@@ -14,6 +14,8 @@ import java.util.stream.Stream;
  * A diffusers single-model folder, as {@code save_pretrained} writes it: {@code config.json} plus
  * {@code diffusion_pytorch_model.safetensors}, or the shards named by
  * {@code diffusion_pytorch_model.safetensors.index.json}, or a variant such as {@code .fp16.safetensors}.
+ * A transformers model folder (a pipeline's {@code text_encoder/}: {@code config.json} naming its class in
+ * {@code architectures}, plus {@code model.safetensors}) is read the same way.
  */
 public record ModelFolder(Path dir, Path config, Path weights, String className) {
 
@@ -34,8 +36,16 @@ public record ModelFolder(Path dir, Path config, Path weights, String className)
                 throw WeightsException.at(dir, null, "this is a pipeline folder (model_index.json); open it as a pipeline");
             throw WeightsException.at(dir, null, "not a diffusers model folder: config.json is missing");
         }
-        String cls = ConfigReader.read(config).json().path("_class_name").asText(null);
-        if (cls == null) throw WeightsException.at(config, "_class_name", "missing: cannot tell which model this folder holds");
+        var json = ConfigReader.read(config).json();
+        var clsNode = json.path("_class_name");
+        if (!clsNode.isMissingNode() && !clsNode.isTextual())
+            throw WeightsException.at(config, "_class_name", "not a string: cannot tell which model this folder holds");
+        String cls = clsNode.isTextual() ? clsNode.asText() : null;
+        var arch = json.path("architectures");   // transformers names the class there
+        if (cls == null && arch.isArray() && arch.size() == 1 && arch.get(0).isTextual()) cls = arch.get(0).asText();
+        if (cls == null)
+            throw WeightsException.at(config, "_class_name", "missing: cannot tell which model this folder holds "
+                    + "(diffusers configs name it in _class_name, transformers configs in a one-entry architectures list)");
         return new ModelFolder(dir, config, findWeights(dir, variant), cls);
     }
 
