@@ -30,7 +30,7 @@ public final class Layers {
             new Layer("text", "CLIP tokenizer and prompt encoding"),
             new Layer("schedule", "beta schedules, timestep spacing, one class per scheduler"),
             new Layer("sample", "Sampler (the loop), StepPolicy seam, Trace, pipelines, conditioning, generation"),
-            new Layer("accel", "acceleration policies: AdaptiveDiffusion, DeepCache, mixed resolution, cross-attention cache"),
+            new Layer("accel", "acceleration policies: AdaptiveDiffusion, DeepCache, mixed resolution, cross-attention cache; TextToImage (the Java API)"),
             new Layer("metrics", "PSNR, SSIM, LPIPS, Fréchet distance, Fashion-MNIST classifier"),
             new Layer("sweep", "the trade-off sweep: grid, resumable rows, tables, figures, report, planner"),
             new Layer("cli", "picocli commands (the user interface)"),

@@ -10,6 +10,8 @@ it checks that the full and the reduced files both give every case's ids before 
 clip-text-sd1-layout/, clip-text-sd2-layout/: config.json and io.safetensors copied; model.safetensors copied with
 the rows of text_model.embeddings.token_embedding.weight that no input_ids of io.safetensors use set to zero (an
 embedding lookup reads only the rows of its ids, so every output is unchanged; the zeros pack to almost nothing in git).
+
+sd-text2img-tiny/, sd-text2img-runs/: see text2img() below (the same two reductions, for the runs kept).
 """
 import html, json, os, shutil, struct
 import numpy as np
@@ -143,6 +145,80 @@ def text_encoders():
         print(f"{case}: kept {keep.sum()} of {rows.shape[0]} token embedding rows")
 
 
+RUNS = ("ddim-g7.5-neg", "ddim-g7.5-clipskip1", "euler-g1")   # DDIM with a negative prompt, clip_skip with "", Euler at g = 1
+EXTRA_PROMPTS = ("a cat",)                                      # TextCliTest tokenizes it with the pipeline's tokenizer
+
+
+def read_ids(path, key):
+    header, data, _ = read_safetensors(path)
+    if key not in header:
+        return None
+    e = header[key]
+    assert e["dtype"] == "I64"
+    return np.frombuffer(bytes(data[e["data_offsets"][0]:e["data_offsets"][1]]), dtype="<i8").tolist()
+
+
+def text2img():
+    """sd-text2img-tiny/ and three of its runs: model_index, scheduler, unet and vae whole; the tokenizer reduced to what
+    the runs' prompts (and EXTRA_PROMPTS) use, checked against the runs' input_ids; the text encoder's token embedding
+    rows that those ids do not use set to zero (every run's prompt_embeds unchanged)."""
+    src, dst = f"{SRC}/sd-text2img-tiny", f"{DST}/sd-text2img-tiny"
+    shutil.rmtree(dst, ignore_errors=True)
+    for comp in ("scheduler", "unet", "vae"):
+        shutil.copytree(f"{src}/{comp}", f"{dst}/{comp}")
+    shutil.copy(f"{src}/model_index.json", f"{dst}/model_index.json")
+    vocab = json.load(open(f"{src}/tokenizer/vocab.json"))
+    lines = open(f"{src}/tokenizer/merges.txt", encoding="utf-8").read().strip().split("\n")
+    ranks = {tuple(m.split()): r for r, m in enumerate(lines[1:])}
+    specials = ["<|startoftext|>", "<|endoftext|>"]
+    prompts, expected = list(EXTRA_PROMPTS), {}
+    os.makedirs(f"{DST}/sd-text2img-runs", exist_ok=True)
+    for run in RUNS:
+        spec = json.load(open(f"{SRC}/sd-text2img-runs/{run}.json"))
+        for f in (".json", ".safetensors", ".png"):
+            shutil.copy(f"{SRC}/sd-text2img-runs/{run}{f}", f"{DST}/sd-text2img-runs/{run}{f}")
+        st = f"{SRC}/sd-text2img-runs/{run}.safetensors"
+        expected[spec["prompt"]] = read_ids(st, "input_ids")
+        if spec["negative_prompt_used"] is not None:
+            expected[spec["negative_prompt_used"]] = read_ids(st, "negative_input_ids")
+    prompts += list(expected)
+    seen, ids = set(), {49406, 49407}
+    for p in prompts:
+        got = padded(encode(p, specials, vocab, ranks, seen), 49406, 49407, 49407)
+        if p in expected:
+            assert got == expected[p], p
+        ids.update(got)
+    kept = sorted(seen, key=ranks.get)
+    small_ranks = {m: r for r, m in enumerate(kept)}
+    small_vocab = {t: i for t, i in vocab.items() if i in ids or t in ("<|startoftext|>", "<|endoftext|>")}
+    for p in prompts:
+        assert padded(encode(p, specials, small_vocab, small_ranks, set()), 49406, 49407, 49407) == \
+               padded(encode(p, specials, vocab, ranks, set()), 49406, 49407, 49407), p
+    os.makedirs(f"{dst}/tokenizer", exist_ok=True)
+    for f in ("special_tokens_map.json", "tokenizer_config.json"):
+        shutil.copy(f"{src}/tokenizer/{f}", f"{dst}/tokenizer/{f}")
+    with open(f"{dst}/tokenizer/vocab.json", "w", encoding="utf-8") as f:
+        json.dump(small_vocab, f, ensure_ascii=False)
+    with open(f"{dst}/tokenizer/merges.txt", "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in kept))
+    os.makedirs(f"{dst}/text_encoder", exist_ok=True)
+    shutil.copy(f"{src}/text_encoder/config.json", f"{dst}/text_encoder/config.json")
+    header, data, head_bytes = read_safetensors(f"{src}/text_encoder/model.safetensors")
+    t = header["text_model.embeddings.token_embedding.weight"]
+    assert t["dtype"] == "F16"
+    b0, b1 = t["data_offsets"]
+    rows = np.frombuffer(bytes(data[b0:b1]), dtype="<f2").reshape(t["shape"]).copy()
+    keep = np.zeros(rows.shape[0], dtype=bool)
+    keep[sorted(ids)] = True
+    rows[~keep] = 0
+    data[b0:b1] = rows.tobytes()
+    with open(f"{dst}/text_encoder/model.safetensors", "wb") as f:
+        f.write(head_bytes + bytes(data))
+    print(f"sd-text2img-tiny: {len(kept)} merges, {len(small_vocab)} vocabulary entries, {keep.sum()} of {rows.shape[0]} "
+          f"token embedding rows kept; runs {', '.join(RUNS)}")
+
+
 if __name__ == "__main__":
     tokenizers()
     text_encoders()
+    text2img()

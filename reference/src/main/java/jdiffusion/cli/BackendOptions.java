@@ -18,13 +18,16 @@ public final class BackendOptions {
             description = "UNet conv/linear weights in memory: f32 (default), f16 or bf16 (half the memory; arithmetic stays float32), file (as stored).")
     String weightsDtype;
 
+    /** More worker threads than this is a typo, not a machine. */
+    static final int MAX_THREADS = 4096;
+
     public WeightPrecision weightPrecision() {
         return WeightPrecision.parse(weightsDtype);
     }
 
     public Backend create() {
         int t = threads == null ? Backends.defaultThreads() : threads;
-        if (t < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + t);
+        Checks.between("--threads", t, 1, MAX_THREADS);
         if (!backend.equals("cpu") && !backend.equals("scalar") && !backend.equals("tornado"))
             throw new IllegalArgumentException("--backend must be cpu, scalar or tornado, got '" + backend + "'");
         return Backends.create(backend, t);

@@ -11,6 +11,7 @@ import jdiffusion.nn.ClipTextModel;
 import jdiffusion.nn.Ctx;
 import jdiffusion.nn.UNet;
 import jdiffusion.nn.WeightPrecision;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.layout.ModelFolder;
@@ -26,6 +27,7 @@ import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -95,6 +97,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (gemmOnly) return gemmOnly();
         if ((arch == null) == (model == null)) throw new IllegalArgumentException("give exactly one of --arch NAME or --model DIR");
         if (batch < 1 || runs < 1 || warmup < 0 || tokens < 1) throw new IllegalArgumentException("--batch, --runs, --tokens must be ≥ 1 and --warmup ≥ 0");
+        if (latent != null) Checks.atLeast("--latent", latent, 1);
+        Checks.between("--gemm-size", gemmSize, 0, MAX_GEMM);
         if (!(warmupSeconds >= 0) || !(warmupMaxSeconds >= 0))
             throw new IllegalArgumentException("--warmup-seconds and --warmup-max-seconds must be ≥ 0, got " + warmupSeconds + " and " + warmupMaxSeconds);
         if (arch != null && Architectures.TEXT_ENCODERS.contains(arch)) return benchTextEncoder();
@@ -106,6 +110,11 @@ public final class BenchCommand implements Callable<Integer> {
         long modelBytes = heapAfterGc();
         int size = latent != null ? latent : unet.sampleSize();
         if (size % unet.sizeMultiple() != 0) throw new IllegalArgumentException("--latent must be a multiple of " + unet.sizeMultiple());
+        Backend backend = backendOptions.create();
+        var f = MemoryBudget.unet(unet, backend, batch, size, size, tokens);
+        // the model is loaded: its live heap stands for the weights
+        new MemoryBudget.Estimate(modelBytes, f.winogradCache(), f.activations(), List.of()).plus(gemmBytes(backend), "the GEMM ceiling's matrices")
+                .check("bench of batch " + batch + " at " + size + "×" + size, precision, "a smaller --batch or --latent", "a smaller --gemm-size");
         NoiseSource rng = new NoiseSource(seed);
         Tensor sample = rng.fork("sample").gaussian(batch, unet.inChannels(), size, size);
         float[] ts = new float[batch];
@@ -117,7 +126,6 @@ public final class BenchCommand implements Callable<Integer> {
         unet.forward(new Ctx(counter), sample, ts, context);
         long macs = counter.macs();
 
-        Backend backend = backendOptions.create();
         int threads = backend instanceof CpuBackend cb ? cb.threads() : 1;
         System.out.printf("bench: %s (%s, %.2f M parameters, weights %s, built in %.1f s), sample %s%s, backend %s, %d thread(s)%n", name,
                 unet.kind(), unet.parameterCount() / 1e6, precision.name().toLowerCase(java.util.Locale.ROOT), loadS, Arrays.toString(sample.shape()),
@@ -235,9 +243,19 @@ public final class BenchCommand implements Callable<Integer> {
                 + "not inflated by waiting for a core)%n", median(cpuMs));
     }
 
+    /** The largest n whose n×n matrix fits a Java array. */
+    static final int MAX_GEMM = 46340;
+
+    /** The n×n matrices A, B and C of the GEMM ceiling's measurement (cpu backend only). */
+    private long gemmBytes(Backend backend) {
+        return gemmSize > 0 && backend instanceof CpuBackend ? MemoryBudget.bytes(3.0 * 4 * gemmSize * (double) gemmSize) : 0;
+    }
+
     private int gemmOnly() {
-        if (gemmSize < 1) throw new IllegalArgumentException("--gemm-only needs --gemm-size ≥ 1");
+        Checks.between("--gemm-size", gemmSize, 1, MAX_GEMM);
+        if (runs < 1) throw new IllegalArgumentException("--runs must be ≥ 1, got " + runs);
         if (!(backendOptions.create() instanceof CpuBackend cb)) throw new IllegalArgumentException("--gemm-only measures the cpu backend's GEMM");
+        new MemoryBudget.Estimate(0, 0, 0, List.of()).plus(gemmBytes(cb), "the GEMM's matrices").check("a " + gemmSize + "³ GEMM", WeightPrecision.F16, null, "a smaller --gemm-size");
         try (cb) {
             System.out.printf("bench: float32 GEMM %d×%d×%d, %d thread(s), load average before: %s%n", gemmSize, gemmSize, gemmSize, cb.threads(),
                     loadAverage());

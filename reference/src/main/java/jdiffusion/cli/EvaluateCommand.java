@@ -10,11 +10,13 @@ import jdiffusion.metrics.FrechetDistance;
 import jdiffusion.sample.ClassEmbeddings;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Generation;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.StepPolicy;
 import jdiffusion.schedule.Schedulers;
 import jdiffusion.accel.PolicySpec;
+import jdiffusion.sweep.Sweep;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.AtomicFiles;
 import jdiffusion.weights.SafeTensorsFile;
@@ -39,7 +41,7 @@ import java.util.concurrent.Callable;
                 "the test set (the floor at this N); for a class-conditional model the",
                 "classifier's accuracy on its samples (image k is generated for class k mod 10),",
                 "per guidance scale. --accel evaluates an accelerated sampler the same way.", ""})
-public final class EvaluateCommand implements Callable<Integer> {
+public final class EvaluateCommand implements Callable<Integer>, Distributable {
     @Option(names = "--model", description = "Pipeline folder (default: the bundled model).")
     Path model;
 
@@ -76,6 +78,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backendOptions;
 
+    @Mixin
+    ClusterOptions clusterOptions;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -90,9 +95,14 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         checkArguments();
-        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
+        Path modelDir = SamplingOptions.resolveModel(model);
+        long weights = MemoryBudget.checkWeights(modelDir, backendOptions.weightPrecision());
+        Pipeline p = Pipeline.load(modelDir, backendOptions.weightPrecision());
         Path clfDir = classifierFor(p);
         Backend backend = backendOptions.create();
+        double gMax = guidance == null ? 5.0 : guidance.stream().mapToDouble(Double::doubleValue).max().orElse(5.0);
+        SamplingOptions.checkMemory("evaluate", p, weights, backendOptions.weightPrecision(), backend,
+                p.unet().conditional() ? p.classes().condition(new int[]{0}, gMax) : null, numImages, batch, steps, 1, 0, "");
         FashionClassifier clf = FashionClassifier.load(clfDir);
         Schedulers.Resolved sched = SchedulerOptions.resolve(scheduler, p.schedulerConfig(), 0);
         ObjectNode root = new ObjectMapper().createObjectNode();
@@ -105,14 +115,30 @@ public final class EvaluateCommand implements Callable<Integer> {
         System.err.printf("evaluate: %s, %s %d steps, %d images per setting, classifier %s (test accuracy %s)%n", p.name(), scheduler, steps, numImages,
                 clfDir, Double.isNaN(clf.testAccuracy()) ? "?" : String.format(Locale.ROOT, "%.4f", clf.testAccuracy()));
         RealData real = measureRealData(clf, clfDir, backend, root);
+        try (Cluster cluster = clusterOptions.connect(spec)) {   // null without --spark
+            root.put("ran_on", backend.name() + (cluster == null ? "" : ", on " + cluster.where()));
+            evaluate(p, sched, backend, clf, real, cluster, root);
+        }
+        if (out != null) {
+            AtomicFiles.write(out, o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, root));
+            System.out.println("wrote " + out);
+        }
+        return 0;
+    }
 
+    /** Steps 4 and 5 per guidance value: the images (here or on the cluster), their FD and class accuracy, into {@code root}. */
+    private void evaluate(Pipeline p, Schedulers.Resolved sched, Backend backend, FashionClassifier clf, RealData real, Cluster cluster, ObjectNode root) {
         ArrayNode results = root.putArray("results");
         boolean conditional = p.unet().conditional();
         List<Double> gs = conditional ? (guidance != null ? guidance : List.of(1.0, 3.0, 5.0)) : java.util.Collections.singletonList((Double) null);
         System.out.println(String.format("%-10s %14s %18s %10s  %s", "guidance", "FD vs N test", "FD vs test stats", "accuracy", "per-class accuracy"));
-        for (Double g : gs) {
+        // on a cluster every guidance value is submitted at once: its tasks fill the slots while the driver measures the one before
+        List<Cluster.Job> jobs = cluster == null ? null : gs.stream().map(g -> cluster.submit(unit(g), 0, numImages, batch)).toList();
+        for (int gi = 0; gi < gs.size(); gi++) {
+            Double g = gs.get(gi);
             long t0 = System.nanoTime();
-            Samples s = generate(p, sched, backend, g);
+            Samples s = jobs == null ? generate(p, sched, backend, g, 0, numImages)
+                    : new Samples(Generation.concat(jobs.get(gi).await().stream().map(Sweep.Part::generation).toList()), classes(p));
             ObjectNode r = results.addObject();
             if (g != null) r.put("guidance", g);
             FrechetDistance.Stats gen = FrechetDistance.Stats.of(clf.features(backend, s.generation().images(), 250));
@@ -133,11 +159,24 @@ public final class EvaluateCommand implements Callable<Integer> {
             System.out.println(String.format(Locale.ROOT, "%-10s %14s %18.3f %10s  %s", g == null ? "-" : PolicySpec.num(g),
                     fdN == null ? "-" : String.format(Locale.ROOT, "%.3f", fdN), fdAll, acc == null ? "-" : String.format(Locale.ROOT, "%.4f", acc), perClass));
         }
-        if (out != null) {
-            AtomicFiles.write(out, o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, root));
-            System.out.println("wrote " + out);
-        }
-        return 0;
+    }
+
+    /** A guidance value as a task's unit ("-" unconditional); Double.toString reads back to the same value. */
+    private static String unit(Double g) {
+        return g == null ? "-" : Double.toString(g);
+    }
+
+    /** On an executor: the model, scheduler and backend of this command line; a task's unit is a guidance value. */
+    @Override
+    public Worker worker() {
+        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
+        Schedulers.Resolved sched = SchedulerOptions.resolve(scheduler, p.schedulerConfig(), 0);
+        Backend backend = backendOptions.create();
+        return (unit, first, count) -> {
+            long t0 = System.nanoTime();
+            Generation g = generate(p, sched, backend, unit.equals("-") ? null : Double.valueOf(unit), first, count).generation();
+            return new Sweep.Part(first, g, Double.NaN, (System.nanoTime() - t0) / 1e9);
+        };
     }
 
     /** Step 1: the options, and the output path, before anything is computed. */
@@ -145,6 +184,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         Checks.atLeast("--num-images", numImages, 2);
         Checks.atLeast("--steps", steps, 1);
         Checks.atLeast("--batch", batch, 1);
+        if (guidance != null)
+            for (double g : guidance) if (g < 0) throw new IllegalArgumentException("--guidance must be ≥ 0, got " + g);
         if (numImages > 5000) throw new IllegalArgumentException("--num-images is at most 5000 (the real-vs-real baseline uses two disjoint halves of the 10 000 test images)");
         if (out != null) AtomicFiles.checkWritable(out, "--out");
     }
@@ -200,19 +241,25 @@ public final class EvaluateCommand implements Callable<Integer> {
         return new RealData(realA, fullTest);
     }
 
-    /** Step 4: N images at guidance g (null: unconditional); image k is generated for class k mod (number of classes). */
-    private Samples generate(Pipeline p, Schedulers.Resolved sched, Backend backend, Double g) {
-        Conditioning cond = null;
-        int[] classes = null;
-        if (p.unet().conditional()) {
-            classes = new int[numImages];
-            for (int k = 0; k < numImages; k++) classes[k] = k % p.classes().classNames().size();
-            cond = p.classes().condition(classes, g);
-        }
+    /**
+     * Step 4: images [first, first + count) of the N images at guidance g (null: unconditional); image k is
+     * generated for class k mod (number of classes).
+     */
+    private Samples generate(Pipeline p, Schedulers.Resolved sched, Backend backend, Double g, int first, int count) {
+        int[] classes = classes(p);
+        Conditioning cond = classes == null ? null : p.classes().condition(classes, g);
         String label = g == null ? "unconditional" : "guidance " + PolicySpec.num(g);
-        Generation gen = Generation.run(p, sched::create, backend, cond, new Generation.Settings(numImages, batch, steps, seed),
-                b -> policy(p, b), batches(label, numImages, batch));
+        Generation gen = Generation.run(p, sched::create, backend, cond, new Generation.Settings(count, batch, steps, seed), first,
+                b -> policy(p, b), first == 0 && count == numImages ? batches(label, numImages, batch) : Progress.NONE);
         return new Samples(gen, classes);
+    }
+
+    /** The class of each of the N images (k mod the number of classes), or null for an unconditional model. */
+    private int[] classes(Pipeline p) {
+        if (!p.unet().conditional()) return null;
+        int[] classes = new int[numImages];
+        for (int k = 0; k < numImages; k++) classes[k] = k % p.classes().classNames().size();
+        return classes;
     }
 
     /** Step 5: the classifier's accuracy on the samples, overall (returned) and per class (into {@code r}). */

@@ -5,6 +5,8 @@ import jdiffusion.nn.ClipTextModel;
 import jdiffusion.nn.Ctx;
 import jdiffusion.nn.UNet;
 import jdiffusion.nn.VaeDecoder;
+import jdiffusion.nn.WeightPrecision;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.SafeTensorsWriter;
@@ -44,6 +46,7 @@ public final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Checks.outputs("--output", output, null, null);
         Path dir = model;
         if (PipelineFolder.looksLikePipeline(model)) {
             if (!component.equals("unet") && !component.equals("vae") && !component.equals("text_encoder"))
@@ -51,6 +54,8 @@ public final class ForwardCommand implements Callable<Integer> {
             dir = PipelineFolder.open(model).component(component);
         }
         ModelFolder mf = ModelFolder.open(dir);
+        WeightPrecision precision = backendOptions.weightPrecision();
+        long weights = MemoryBudget.checkWeights(dir, precision);
         if (mf.className().equals("CLIPTextModel")) return forwardTextEncoder(mf);
         Backend backend = backendOptions.create();
         Tensor out;
@@ -59,11 +64,18 @@ public final class ForwardCommand implements Callable<Integer> {
             if (mf.className().equals("AutoencoderKL")) {
                 VaeDecoder vae = VaeDecoder.load(mf);
                 Tensor z = Tensors.require(in, "latents");
+                if (z.rank() != 4 || z.dim(0) < 1 || z.dim(2) < 1 || z.dim(3) < 1)
+                    throw WeightsException.at(input, "latents", "shape " + z.shapeString() + " is not [N ≥ 1, channels, h ≥ 1, w ≥ 1]");
+                var f = MemoryBudget.vae(vae, backend, z.dim(0), z.dim(2), z.dim(3));
+                new MemoryBudget.Estimate(weights, f.winogradCache(), f.activations(), java.util.List.of()).check("forward (VAE decode of " + z.shapeString() + ")",
+                        WeightPrecision.F32, "a smaller batch in --input", null);
                 t0 = System.nanoTime();
                 out = vae.decode(new Ctx(backend), z);
             } else {
-                UNet unet = UNet.load(mf, backendOptions.weightPrecision());
+                UNet unet = UNet.load(mf, precision);
                 Tensor sample = Tensors.require(in, "sample");
+                if (sample.rank() != 4 || sample.dim(0) < 1 || sample.dim(2) < 1 || sample.dim(3) < 1)
+                    throw WeightsException.at(input, "sample", "shape " + sample.shapeString() + " is not [N ≥ 1, channels, H ≥ 1, W ≥ 1]");
                 float[] ts = Tensors.require(in, "timestep").data();
                 if (ts.length == 1 && sample.dim(0) > 1) {
                     float t = ts[0];
@@ -73,6 +85,11 @@ public final class ForwardCommand implements Callable<Integer> {
                 if (ts.length != sample.dim(0))
                     throw WeightsException.at(input, "timestep", ts.length + " timesteps for a batch of " + sample.dim(0) + " (give 1 or one per element)");
                 Tensor ctx = Tensors.optional(in, "encoder_hidden_states");
+                if (ctx != null && (ctx.rank() != 3 || ctx.dim(1) < 1))
+                    throw WeightsException.at(input, "encoder_hidden_states", "shape " + ctx.shapeString() + " is not [N, T ≥ 1, dim]");
+                var f = MemoryBudget.unet(unet, backend, sample.dim(0), sample.dim(2), sample.dim(3), ctx == null ? 0 : ctx.dim(1));
+                new MemoryBudget.Estimate(weights, f.winogradCache(), f.activations(), java.util.List.of()).check("forward (UNet on " + sample.shapeString() + ")",
+                        precision, "a smaller batch in --input", null);
                 t0 = System.nanoTime();
                 out = unet.forward(new Ctx(backend), sample, ts, ctx);
             }
@@ -80,14 +97,14 @@ public final class ForwardCommand implements Callable<Integer> {
         double ms = (System.nanoTime() - t0) / 1e6;
         SafeTensorsWriter w = new SafeTensorsWriter();
         Tensors.put(w, "out", out);
-        w.meta("backend", backend.name()).write(Tensors.checkOutput(output));
+        w.meta("backend", backend.name()).write(output);
         System.out.printf("%s forward on %s: output %s in %.1f ms -> %s%n", mf.className(), backend.name(), out.shapeString(), ms, output);
         return 0;
     }
 
     /** The text encoder: every hidden state, last_hidden_state and pooled, as transformers returns them. */
     private int forwardTextEncoder(ModelFolder mf) {
-        Path out = Tensors.checkOutput(output);
+        Path out = output;
         ClipTextModel te = ClipTextModel.load(mf, backendOptions.weightPrecision());
         int[][] ids;
         try (SafeTensorsFile in = SafeTensorsFile.open(input)) {

@@ -1,7 +1,9 @@
 package jdiffusion.cli;
 
 import jdiffusion.kernels.Backend;
+import jdiffusion.nn.WeightPrecision;
 import jdiffusion.sample.Conditioning;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.StepPolicy;
 import jdiffusion.schedule.Schedulers;
@@ -52,23 +54,73 @@ public final class SamplingOptions {
         return p;
     }
 
-    /** Checks --steps and loads the pipeline (the bundled model when --model is absent). */
+    /** Heap bytes of the loaded weights (estimated from the headers by {@link #load}). */
+    private long weightBytes;
+
+    long weightBytes() {
+        return weightBytes;
+    }
+
+    WeightPrecision precision() {
+        return backend.weightPrecision();
+    }
+
+    /**
+     * Checks --steps and loads the pipeline (the bundled model when --model is absent), once its weights
+     * are known to fit the heap.
+     */
     public Pipeline load() {
         Checks.atLeast("--steps", steps, 1);
-        return Pipeline.load(resolveModel(model), backend.weightPrecision());
+        Path dir = resolveModel(model);
+        weightBytes = MemoryBudget.checkWeights(dir, backend.weightPrecision());
+        Pipeline p = Pipeline.load(dir, backend.weightPrecision());
+        p.notes().forEach(n -> System.err.println("note: " + n));
+        return p;
+    }
+
+    /**
+     * Refuses, before anything is computed, {@code runs} generations of {@code images} images in batches
+     * of {@code batch} (conditioned as the options say, decoded, kept until the end) that would not fit the
+     * heap; {@code outputs} bytes more for what the command makes of them (e.g. the PNG grid).
+     */
+    public void checkMemory(String command, Pipeline p, Backend b, int images, int batch, int runs, long outputs, String outputsWhat) {
+        checkMemory(command, p, weightBytes, backend.weightPrecision(), b, conditioning(p, 1), images, batch, steps, runs, outputs, outputsWhat);
+    }
+
+    /** As above, for commands with their own options: {@code one} is the conditioning of one image (null: unconditional). */
+    static void checkMemory(String command, Pipeline p, long weights, WeightPrecision precision, Backend b, Conditioning one, int images, int batch,
+                            int steps, int runs, long outputs, String outputsWhat) {
+        int k = Math.min(batch, images);
+        long condBytes = one == null ? 0 : MemoryBudget.bytes(4.0 * images * (one.cond().numel() + (one.uncond() == null ? 0 : one.uncond().numel())));
+        int[] img = SweepCommand.imageShape(p);
+        long imageBytes = MemoryBudget.bytes(4.0 * img[0] * img[1] * img[2] * images);
+        MemoryBudget.sampling(p, weights, b, p.latentShape(k), steps, one != null && one.guided(), one == null ? 0 : one.cond().dim(1), true)
+                .plus(condBytes, "conditioning of " + images + " images")
+                .plus(MemoryBudget.bytes(2.0 * runs * imageBytes), (runs > 1 ? runs + "×" : "") + images + " images")
+                .plus(outputs, outputsWhat)
+                .check(command + " of " + images + " images at batch " + k, precision, "a smaller --batch", "fewer --num-images");
     }
 
     public Schedulers.Resolved scheduler(Pipeline p) {
         return scheduler.resolve(p.schedulerConfig());
     }
 
+    private Backend created;
+
+    /** The backend of the run (created on the first call; the same one after that). */
     public Backend backend() {
-        return backend.create();
+        if (created == null) created = backend.create();
+        return created;
     }
 
-    /** The conditioning of {@code images} images, or null for an unconditional model. */
+    /** The conditioning of {@code images} images (prompts encoded on {@link #backend()}), or null for an unconditional model. */
     public Conditioning conditioning(Pipeline p, int images) {
-        return conditioning.resolve(p, images);
+        return conditioning.resolve(p, images, backend());
+    }
+
+    /** The prompts of --prompt or --prompts-file, or null when none are given. */
+    public java.util.List<String> prompts() {
+        return conditioning.prompts();
     }
 
     /** The acceleration policy of one run, seeded by {@code rng}. */

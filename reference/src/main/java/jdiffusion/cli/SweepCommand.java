@@ -4,6 +4,7 @@ import jdiffusion.image.Images;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jdiffusion.kernels.Backend;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sweep.Evaluator;
 import jdiffusion.sweep.Grid;
@@ -13,6 +14,7 @@ import jdiffusion.sweep.ResultStore;
 import jdiffusion.sweep.Sweep;
 import jdiffusion.sweep.SweepConfig;
 import jdiffusion.sweep.SweepRow;
+import jdiffusion.weights.AtomicFiles;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,7 +40,7 @@ import java.util.stream.Collectors;
                 "frontier, image grids at equal compute, results.md and report.html.",
                 "Configuration ids: <scheduler>/<policy>@<steps>; policy = full | ad-d0.01-c4 |",
                 "dc-n3-b0-u | dc-n3-b0-nu | mr-b0.5-s0.5 | xa[-m12], combined with '+'.", ""})
-public final class SweepCommand implements Callable<Integer> {
+public final class SweepCommand implements Callable<Integer>, Distributable {
     @Option(names = "--model", description = "Pipeline or UNet folder (default: the bundled model).")
     Path model;
 
@@ -97,35 +99,53 @@ public final class SweepCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backendOptions;
 
+    @Mixin
+    ClusterOptions clusterOptions;
+
+    @Option(names = "--task-batches", defaultValue = "4",
+            description = "With --spark: batches per task (default 4). A task also times the reference just before and after its batches "
+                    + "(about 100 image-steps each), so larger tasks spend less on timing; smaller ones spread a configuration over more cores.")
+    int taskBatches;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
         Checks.atLeast("--reference-steps", referenceSteps, 1);
-        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
+        if (seeds != null) Checks.atLeast("--seeds", seeds, 1);
+        if (batch != null) Checks.atLeast("--batch", batch, 1);
+        Path modelDir = SamplingOptions.resolveModel(model);
+        // the report folder is checked before anything is loaded or computed
+        Path dir = out != null ? out : Path.of("report", modelDir.toAbsolutePath().normalize().getFileName() + (quick ? "-quick" : ""));
+        AtomicFiles.checkWritableDirectory(dir, out != null ? "--out" : "the report folder");
+        long weights = MemoryBudget.checkWeights(modelDir, backendOptions.weightPrecision());
+        Pipeline p = Pipeline.load(modelDir, backendOptions.weightPrecision());
         boolean conditional = p.unet().conditional();
         String gridName = grid != null ? grid : quick ? "quick" : "default";
-        int perGroup = seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 4) : quick ? 8 : 64;
+        int perGroup = perGroup(p);
         ImageSet set = ImageSet.of(p, perGroup, classes, condFile, guidance);
-        // 16 images per UNet batch; 8 under classifier-free guidance, which doubles the batch
-        int bs = batch != null ? batch : Math.min(set.all() != null && set.all().guided() ? 8 : 16, set.images());
-        Checks.atLeast("--batch", bs, 1);
+        int bs = batchSize(set);
         List<String> sched = schedulers != null ? schedulers : quick ? List.of("ddim") : Grid.DEFAULT_SCHEDULERS;
         List<String> policies = configs != null ? configs : Grid.policies(gridName, conditional);
         List<SweepConfig> grid = Grid.configs(policies, sched, referenceSteps);
-        Path dir = out != null ? out : Path.of("report", p.name() + (quick && out == null ? "-quick" : ""));
         ResultStore store = ResultStore.open(dir);
         Backend backend = backendOptions.create();
         String command = "./jdiffusion " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
 
         if (list) {
             for (SweepConfig c : grid)
-                System.out.printf("%-48s %-18s %s%s%n", c.id(), c.family(), c.label(), store.has(c.id()) ? "  [done]" : "");
-            System.out.println(grid.size() + " configurations, " + grid.stream().filter(c -> store.has(c.id())).count() + " done, "
-                    + set.images() + " images each");
+                System.out.printf("%-48s %-18s %s%s%n", c.id(), c.family(), c.label(),
+                        !store.has(c.id()) ? "" : store.get(c.id()).failed() ? "  [failed: " + store.get(c.id()).error() + "]" : "  [done]");
+            System.out.println(grid.size() + " configurations, " + grid.stream().filter(c -> store.has(c.id()) && !store.get(c.id()).failed()).count()
+                    + " done, " + set.images() + " images each");
             return 0;
         }
+        int maxSteps = grid.stream().mapToInt(SweepConfig::steps).max().orElse(referenceSteps);
+        // per configuration: its images and the reference's, at the sweep's batch
+        if (!reportOnly)
+            SamplingOptions.checkMemory("sweep", p, weights, backendOptions.weightPrecision(), backend, set.all() == null ? null : set.slice(0, 1),
+                    set.images(), bs, maxSteps, 2, 0, "");
         ObjectNode settings = fingerprint(p, set, backend);
         store.checkSettings(settings, reportOnly ? null : command);   // the report lists the commands that computed rows
         Path lp = lpips != null ? lpips : defaultLpips();
@@ -136,10 +156,23 @@ public final class SweepCommand implements Callable<Integer> {
                 set.all() == null ? "unconditional" : set.groups().size() + (set.groups().size() == 1 ? " prompt" : " classes/prompts") + " × " + perGroup, referenceSteps, bs, backend.name(), dir);
         ev.notes().forEach(n -> System.err.println("note: " + n));
         double session = 0;
+        String where = backend.name();
+        Path table = null;
         if (!reportOnly) {
-            Sweep.Outcome o = new Sweep(p, backend, set, ev, store, bs, seed, System.err).run(grid, referenceSteps);
-            session = o.seconds();
-            System.err.printf("sweep: %d computed, %d done before, %d failed, in %.1f s%n", o.computed(), o.resumed(), o.failed(), o.seconds());
+            try (Cluster cluster = clusterOptions.connect(spec)) {   // null without --spark
+                Sweep sweep = new Sweep(p, backend, set, ev, store, bs, seed, System.err);
+                if (cluster != null) {
+                    int perTask = bs * Checks.atLeast("--task-batches", taskBatches, 1);   // whole batches: every image in the batch it has without Spark
+                    where += ", on " + cluster.where();
+                    System.err.println("sweep: tasks of " + perTask + " images on " + cluster.where());
+                    sweep.source(new ClusterSweep(cluster, grid.stream().filter(c -> sweep.pending(c, referenceSteps)).toList(), set.images(), perTask));
+                }
+                Sweep.Outcome o = sweep.run(grid, referenceSteps);
+                session = o.seconds();
+                System.err.printf("sweep: %d computed, %d done before, %d failed, in %.1f s%n", o.computed(), o.resumed(), o.failed(), o.seconds());
+                List<SweepRow> done = grid.stream().filter(c -> store.has(c.id())).map(c -> store.get(c.id())).toList();
+                if (cluster != null && !done.isEmpty()) table = cluster.writeRows(dir.resolve("rows.parquet"), done);
+            }
         }
         Set<String> ids = grid.stream().map(SweepConfig::id).collect(Collectors.toSet());
         List<SweepRow> rows = new ArrayList<>();
@@ -148,11 +181,38 @@ public final class SweepCommand implements Callable<Integer> {
         if (rows.size() < ids.size()) System.err.println("note: the report covers " + rows.size() + " of " + ids.size() + " configurations (the others have not run)");
         Double floor = ev.hasFd() ? ev.realFloor(fmnist, set.images()) : null;
         Report.Info info = new Report.Info(p.name(), displayPath(p.dir()), set.groups(), perGroup, seed,
-                set.all() == null ? null : set.all().guidance(), bs, referenceSteps, backend.name(), ev.notes(), ev.realSource(), floor,
+                set.all() == null ? null : set.all().guidance(), bs, referenceSteps, where, ev.notes(), ev.realSource(), floor,
                 store.commands(), session);
-        List<Path> files = Report.write(dir, rows, info);
+        List<Path> files = new ArrayList<>(Report.write(dir, rows, info));
+        if (table != null) files.add(table);
         for (Path f : files) System.out.println("wrote " + f);
-        return 0;
+        List<SweepRow> failed = rows.stream().filter(SweepRow::failed).toList();
+        if (failed.isEmpty()) return 0;
+        spec.commandLine().getErr().println("error: " + failed.size() + " of " + grid.size() + " configurations failed: "
+                + failed.stream().map(r -> r.id() + " (" + r.error() + ")").collect(Collectors.joining("; "))
+                + ". The report covers the others; rerun the same command to retry the failed ones");
+        return Main.SWEEP_FAILURES;
+    }
+
+    /** Images per class/prompt (unconditional: images). */
+    private int perGroup(Pipeline p) {
+        boolean conditional = p.unet().conditional();
+        return seeds != null ? seeds : conditional && (p.classes() != null) ? (quick ? 1 : 4) : quick ? 8 : 64;
+    }
+
+    /** 16 images per UNet batch; 8 under classifier-free guidance, which doubles the batch. */
+    private int batchSize(ImageSet set) {
+        int bs = batch != null ? batch : Math.min(set.all() != null && set.all().guided() ? 8 : 16, set.images());
+        return Checks.atLeast("--batch", bs, 1);
+    }
+
+    /** On an executor: the model and image set of this command line, computing one configuration's part per task. */
+    @Override
+    public Worker worker() {
+        Pipeline p = Pipeline.load(SamplingOptions.resolveModel(model), backendOptions.weightPrecision());
+        ImageSet set = ImageSet.of(p, perGroup(p), classes, condFile, guidance);
+        Sweep sweep = Sweep.worker(p, backendOptions.create(), set, batchSize(set), seed);
+        return (unit, first, count) -> sweep.part(SweepConfig.parse(unit, null), first, count, referenceSteps);
     }
 
     private ObjectNode fingerprint(Pipeline p, ImageSet set, Backend backend) {

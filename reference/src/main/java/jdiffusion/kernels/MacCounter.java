@@ -49,7 +49,7 @@ public final class MacCounter implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        macs.addAndGet((long) (x.numel() / w.dim(1)) * w.dim(0) * w.dim(1));
+        macs.addAndGet(x.elements() / w.dim(1) * w.dim(0) * w.dim(1));
         return inner.linear(x, w, bias);
     }
 

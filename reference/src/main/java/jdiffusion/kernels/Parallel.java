@@ -26,7 +26,7 @@ public final class Parallel implements AutoCloseable {
     private final ExecutorService pool;
 
     public Parallel(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be ≥ 1, got " + threads);
+        if (threads < 1 || threads > 1 << 16) throw new IllegalArgumentException("threads must be between 1 and 65536, got " + threads);
         this.threads = threads;
         AtomicInteger n = new AtomicInteger();
         ThreadFactory tf = r -> {

@@ -1,10 +1,8 @@
 package jdiffusion.metrics;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import jdiffusion.kernels.Backend;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.SafeTensorsFile;
-import jdiffusion.weights.WeightsException;
 import jdiffusion.weights.config.ConfigReader;
 
 import java.nio.file.Path;
@@ -67,36 +65,52 @@ public final class FashionClassifier {
         Path cfgFile = dir.resolve("config.json");
         ConfigReader r = ConfigReader.read(cfgFile);
         r.className("FashionClassifier");
-        JsonNode root = r.json();
-        String weightsFile = root.path("weights_file").asText("model.safetensors");
-        List<String> names = new ArrayList<>();
-        root.path("class_names").forEach(n -> names.add(n.asText()));
+        String weightsFile = r.string("weights_file", "model.safetensors");
+        r.require(weightsFile.matches("[A-Za-z0-9_.-]+") && !weightsFile.matches("\\.+"), "weights_file",
+                "'" + weightsFile + "' must be a file name in the classifier's folder");
+        List<String> names = r.strings("class_names", null);
+        r.require(r.positive("num_classes", names.size()) == names.size(), "num_classes", "does not match the " + names.size() + " class_names");
+        double testAccuracy = r.number("test_accuracy", Double.NaN, 0, 1);
+        // descriptive: the layer shapes come from the weights file, the input format is documented in "input"
+        r.inert("in_channels", "sample_size", "feature_dim", "feature_layer", "input", "test_set", "parameters", "training");
+        List<ConfigReader> layerConfigs = r.objects("layers");
+        r.finish();
         List<Layer> layers = new ArrayList<>();
         try (SafeTensorsFile f = SafeTensorsFile.open(dir.resolve(weightsFile))) {
-            for (JsonNode l : root.path("layers")) {
-                String type = l.path("type").asText();
-                boolean feat = "features".equals(l.path("output").asText(null));
-                String key = l.path("weights").asText(null);
-                layers.add(switch (type) {
+            for (ConfigReader l : layerConfigs) {
+                String type = l.string("type", null, "conv2d", "group_norm", "silu", "global_avg_pool", "linear");
+                l.require(type != null, "type", "missing (one of conv2d, group_norm, silu, global_avg_pool, linear)");
+                boolean feat = "features".equals(l.string("output", null, "features", "logits"));   // logits: the last layer
+                String key = type.equals("silu") || type.equals("global_avg_pool") ? null : l.string("weights", null);
+                l.require(key != null || type.equals("silu") || type.equals("global_avg_pool"), "weights", "missing: the layer's key prefix in " + weightsFile);
+                l.inert("comment", "in_channels", "out_channels", "num_channels", "in_features", "out_features");
+                Layer layer = switch (type) {
                     case "conv2d" -> {
-                        if (l.path("kernel_size").asInt() != 3 || l.path("padding").asInt() != 1)
-                            throw WeightsException.at(cfgFile, "layers", "conv2d must be 3×3 with padding 1: " + l);
-                        yield new Conv(t(f, key + ".weight"), t(f, key + ".bias"), l.path("stride").asInt(1), 1);
+                        l.integer("kernel_size", 3, 3, 3);     // the run is 3×3 with padding 1
+                        l.integer("padding", 1, 1, 1);
+                        yield new Conv(t(f, key + ".weight"), t(f, key + ".bias"), l.integer("stride", 1, 1, 2), 1);
                     }
-                    case "group_norm" -> new Norm(l.path("num_groups").asInt(), (float) l.path("eps").asDouble(1e-5),
-                            t(f, key + ".weight"), t(f, key + ".bias"));
+                    case "group_norm" -> {
+                        int groups = l.positive("num_groups", null);
+                        Tensor w = t(f, key + ".weight");
+                        l.require(w.dim(0) % groups == 0, "num_groups", w.dim(0) + " channels are not divisible into " + groups + " groups");
+                        yield new Norm(groups, (float) l.positiveNumber("eps", 1e-5), w, t(f, key + ".bias"));
+                    }
                     case "silu" -> new Silu(feat);
                     case "global_avg_pool" -> new Pool();
-                    case "linear" -> new Fc(t(f, key + ".weight"), t(f, key + ".bias"), feat);
-                    default -> throw WeightsException.at(cfgFile, "layers", "unknown layer type '" + type + "'");
-                });
+                    default -> new Fc(t(f, key + ".weight"), t(f, key + ".bias"), feat);
+                };
+                l.finish();
+                layers.add(layer);
             }
         }
-        return new FashionClassifier(dir, layers, List.copyOf(names), root.path("test_accuracy").asDouble(Double.NaN));
+        return new FashionClassifier(dir, layers, List.copyOf(names), testAccuracy);
     }
 
     private static Tensor t(SafeTensorsFile f, String key) {
-        return Tensor.of(f.floats(key), f.entry(key).intShape());
+        float[] v = f.floats(key);
+        jdiffusion.weights.CheckpointReader.requireFinite(f.file(), key, v);   // a NaN weight would make every score NaN
+        return Tensor.of(v, f.entry(key).intShape());
     }
 
     public List<String> classNames() {

@@ -42,7 +42,9 @@ public final class Lpips {
     }
 
     private static Tensor t(SafeTensorsFile f, String key) {
-        return Tensor.of(f.floats(key), f.entry(key).intShape());
+        float[] v = f.floats(key);
+        jdiffusion.weights.CheckpointReader.requireFinite(f.file(), key, v);   // a NaN weight would make every score NaN
+        return Tensor.of(v, f.entry(key).intShape());
     }
 
     /** Loads the weights from a file, or from the folder that holds {@code lpips-squeeze-v0.1.safetensors}. */

@@ -7,7 +7,10 @@ import java.util.SplittableRandom;
 
 /** Where a model's parameters come from: a checkpoint, or (for benchmarks) seeded random draws. */
 public interface ParamSource {
-    /** The parameter {@code key} with the given shape, as float32. */
+    /**
+     * The parameter {@code key} with the given shape, as float32, or null when the source does not hold
+     * it in that shape (a checkpoint records the problem and reports it when loading finishes).
+     */
     float[] take(String key, int... shape);
 
     /** Whether the source has an (optional) parameter. */
@@ -48,7 +51,11 @@ public interface ParamSource {
             @Override
             public float[] take(String key, int... shape) {
                 long n = 1;
-                for (int d : shape) n *= d;
+                for (int d : shape) {
+                    n *= d;
+                    if (n > Integer.MAX_VALUE - 8)
+                        throw new IllegalArgumentException(key + " " + java.util.Arrays.toString(shape) + ": too large for random weights (more values than a Java array holds)");
+                }
                 float[] v = new float[(int) n];
                 SplittableRandom r = new SplittableRandom(seed ^ (key.hashCode() * 0x9E3779B97F4A7C15L));
                 boolean norm = key.matches(".*(norm[^.]*|group_norm|conv_norm_out)\\.weight");

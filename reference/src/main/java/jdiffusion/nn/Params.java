@@ -51,8 +51,14 @@ public final class Params {
         return reader.has(prefix + name);
     }
 
+    /**
+     * The parameter {@code name} of this position. Where the source does not hold it in this shape, a
+     * storage-less placeholder of the shape ({@link Tensor#shapeOnly}) stands in, so the model can be
+     * built to the end and every problem reported together; nothing of the configured size is allocated.
+     */
     public Tensor take(String name, int... shape) {
         float[] v = reader.take(prefix + name, shape);
+        if (v == null) return Tensor.shapeOnly(shape);
         if (precision == WeightPrecision.F32 || shape.length < 2 || !name.equals("weight")) return Tensor.of(v, shape);
         DType dt = precision.storage(reader.dtype(prefix + name));
         if (dt == DType.F32) return Tensor.of(v, shape);

@@ -124,7 +124,7 @@ public final class UNet {
         @Override
         public float[] take(String key, int... shape) {
             float[] v = inner.take(key, shape);
-            count += v.length;
+            if (v != null) count += v.length;
             return v;
         }
 
@@ -289,7 +289,7 @@ public final class UNet {
         checkInputs(sample, timesteps, context);
         var b = c.backend();
         var hooks = c.hooks();
-        if (centerInputSample) sample = b.add(b.scale(sample, 2f), constant(sample.shape(), -1f));
+        if (centerInputSample) sample = b.add(b.scale(sample, 2f), constant(sample, -1f));
         Tensor emb = timeEmbedding.forward(c, Timesteps.embed(timesteps, timeProjDim, flipSinToCos, freqShift)); // [N, 4·C0]
         hooks.intermediate("time_embedding", emb);
         Tensor tembAct = b.silu(emb);    // every resnet applies SiLU to the embedding first: do it once
@@ -322,8 +322,9 @@ public final class UNet {
         return x;
     }
 
-    private static Tensor constant(int[] shape, float v) {
-        Tensor t = Tensor.zeros(shape);
+    private static Tensor constant(Tensor like, float v) {
+        if (like.isShapeOnly()) return Tensor.shapeOnly(like.shape());   // a MAC-counting dry run
+        Tensor t = Tensor.zeros(like.shape());
         java.util.Arrays.fill(t.data(), v);
         return t;
     }

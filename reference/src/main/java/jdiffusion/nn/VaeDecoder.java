@@ -104,6 +104,7 @@ public final class VaeDecoder {
     public Tensor unscale(Ctx c, Tensor latents) {
         Tensor z = c.backend().scale(latents, (float) (1.0 / config.scalingFactor()));
         if (config.shiftFactor() != null) {
+            if (z.isShapeOnly()) return z;
             Tensor shift = Tensor.zeros(z.shape());
             java.util.Arrays.fill(shift.data(), config.shiftFactor().floatValue());
             z = c.backend().add(z, shift);

@@ -1,6 +1,7 @@
 package jdiffusion.sample;
 
 import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.CheckpointReader;
 import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.WeightsException;
 import jdiffusion.weights.config.ConfigReader;
@@ -21,22 +22,28 @@ public record ClassEmbeddings(List<String> classNames, int nullIndex, Tensor tab
         Path cfgFile = dir.resolve("config.json");
         ConfigReader r = ConfigReader.read(cfgFile);
         List<String> names = r.strings("class_names", null);
-        int nullIndex = r.integer("null_index", names.size());
-        int tokens = r.integer("tokens", 1);
-        Integer dim = r.nullableInteger("cross_attention_dim");   // written by weights/train/train.py; checked below
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String n : names) {
+            r.require(!n.isBlank(), "class_names", "a class name is empty");
+            r.require(seen.add(n.toLowerCase(java.util.Locale.ROOT)), "class_names", "'" + n + "' appears twice (names are matched case-insensitively)");
+        }
+        int nullIndex = r.integer("null_index", names.size(), 0, names.size());      // one past the classes, usually
+        int tokens = r.positive("tokens", 1);
+        Integer dim = r.nullableInteger("cross_attention_dim", 1, ConfigReader.MAX);   // written by weights/train/train.py; checked below
         r.inert("usage");                                          // a human-readable note in the exported config
         r.finish();
         Path st = dir.resolve("class_embeddings.safetensors");
         try (SafeTensorsFile f = SafeTensorsFile.open(st)) {
             var e = f.entry("embeddings");
-            int[] s = e.intShape();
-            if (s.length != 3 || s[0] != names.size() + 1 || s[1] != tokens)
+            long[] s = e.shape();
+            if (s.length != 3 || s[0] != names.size() + 1 || s[1] != tokens || s[2] < 1)
                 throw WeightsException.at(st, "embeddings", "shape " + e.shapeString() + " does not fit " + names.size()
                         + " classes + 1 null class with " + tokens + " tokens ([" + (names.size() + 1) + ", " + tokens + ", dim])");
-            if (nullIndex < 0 || nullIndex > names.size()) throw WeightsException.at(cfgFile, "null_index", "out of range: " + nullIndex);
             if (dim != null && dim != s[2])
                 throw WeightsException.at(cfgFile, "cross_attention_dim", dim + " does not match the embeddings' width " + s[2]);
-            return new ClassEmbeddings(List.copyOf(names), nullIndex, Tensor.of(f.floats("embeddings"), s));
+            float[] table = f.floats("embeddings");
+            CheckpointReader.requireFinite(st, "embeddings", table);
+            return new ClassEmbeddings(List.copyOf(names), nullIndex, Tensor.of(table, e.intShape()));
         }
     }
 

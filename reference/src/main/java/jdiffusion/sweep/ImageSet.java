@@ -2,6 +2,7 @@ package jdiffusion.sweep;
 
 import jdiffusion.sample.ClassEmbeddings;
 import jdiffusion.sample.Conditioning;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.tensor.Tensor;
 import jdiffusion.weights.SafeTensorsFile;
@@ -64,6 +65,7 @@ public record ImageSet(List<String> groups, int perGroup, Conditioning all, int[
                 Tensor c = rank3(f, "cond", condFile);
                 Tensor u = f.contains("uncond") ? rank3(f, "uncond", condFile) : null;
                 if (g > 1 && u == null) throw new IllegalArgumentException(condFile + " has no 'uncond' embeddings, needed for guidance " + g);
+                requireFits(c.dim(0), perGroup, c.dim(1), c.dim(2));
                 if (u != null && u.dim(0) == 1 && c.dim(0) > 1) u = Tensor.cat0(java.util.Collections.nCopies(c.dim(0), u).toArray(Tensor[]::new));
                 List<String> groups = new ArrayList<>();
                 List<Tensor> cs = new ArrayList<>(), us = new ArrayList<>();
@@ -87,6 +89,7 @@ public record ImageSet(List<String> groups, int perGroup, Conditioning all, int[
         } else {
             for (String n : classNames) idx.add(ce.indexOf(n.trim()));
         }
+        requireFits(idx.size(), perGroup, ce.table().dim(1), ce.table().dim(2));
         int[] perImage = new int[idx.size() * perGroup];
         List<String> groups = new ArrayList<>();
         for (int g = 0; g < idx.size(); g++) {
@@ -94,6 +97,20 @@ public record ImageSet(List<String> groups, int perGroup, Conditioning all, int[
             for (int s = 0; s < perGroup; s++) perImage[g * perGroup + s] = idx.get(g);
         }
         return new ImageSet(List.copyOf(groups), perGroup, ce.condition(perImage, guidance == null ? 3.0 : guidance), perImage);
+    }
+
+    /**
+     * The whole set's conditioning is built up front: refuses a set whose image count does not fit an int,
+     * or whose conditioning (cond and uncond, [tokens, dim] per image) alone would not fit the heap.
+     */
+    private static void requireFits(int groups, int perGroup, int tokens, int dim) {
+        long images = (long) groups * perGroup;
+        if (images > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("--seeds " + perGroup + " × " + groups + " groups = " + images + " images: too many for one sweep");
+        long bytes = MemoryBudget.bytes(2.0 * 4 * images * tokens * dim);
+        if (bytes > MemoryBudget.heapLimit())
+            throw new MemoryBudget.Exceeded("the conditioning of " + images + " images (" + groups + " groups × --seeds " + perGroup + ") takes "
+                    + MemoryBudget.mib(bytes) + ", more than the heap limit of " + MemoryBudget.mib(MemoryBudget.heapLimit()) + ": use fewer --seeds or raise JDIFFUSION_HEAP");
     }
 
     private static Tensor rank3(SafeTensorsFile f, String key, Path file) {

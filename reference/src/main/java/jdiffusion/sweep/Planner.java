@@ -70,10 +70,13 @@ public final class Planner {
             };
             if (mult != 1) t = t.substring(0, t.length() - 1).trim();
         }
+        double v;
         try {
-            return Double.parseDouble(t) * mult;
+            v = Double.parseDouble(t) * mult;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--budget-macs: cannot read '" + s + "' (e.g. 2.5e9, 2500M, 2.5G)");
         }
+        if (!Double.isFinite(v) || v <= 0) throw new IllegalArgumentException("--budget-macs must be a finite number of MACs > 0, got '" + s + "'");
+        return v;
     }
 }

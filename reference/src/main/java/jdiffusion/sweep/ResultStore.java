@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jdiffusion.tensor.Tensor;
+import jdiffusion.weights.AtomicFiles;
 import jdiffusion.weights.SafeTensorsFile;
 import jdiffusion.weights.SafeTensorsWriter;
 
@@ -48,7 +49,7 @@ public final class ResultStore {
         terminateLastLine(dir.resolve("rows.jsonl"));
         for (JsonNode n : readLines(dir.resolve("rows.jsonl"))) {
             try {
-                SweepRow r = JSON.treeToValue(n, SweepRow.class);
+                SweepRow r = row(n);
                 s.rows.put(r.id(), r);   // a later line for the same id wins
             } catch (IOException | IllegalArgumentException e) {
                 System.err.println("note: ignoring an unreadable row in " + dir.resolve("rows.jsonl") + ": " + e.getMessage());
@@ -70,15 +71,19 @@ public final class ResultStore {
             if (f.getFileName().toString().endsWith(".jsonl")) {
                 Map<String, SweepRow> byId = new LinkedHashMap<>();
                 for (JsonNode n : readLines(f)) {
-                    SweepRow r = JSON.treeToValue(n, SweepRow.class);
+                    SweepRow r = row(n);
                     byId.put(r.id(), r);
                 }
                 out.addAll(byId.values());
             } else {
                 JsonNode root = JSON.readTree(f.toFile());
-                JsonNode arr = root.isArray() ? root : root.path("rows");
-                for (JsonNode n : arr) out.add(JSON.treeToValue(n, SweepRow.class));
+                JsonNode arr = root == null ? null : root.isArray() ? root : root.get("rows");
+                if (arr == null || !arr.isArray()) throw new IllegalArgumentException(f + ": expected a list of sweep rows (or an object with \"rows\")");
+                for (JsonNode n : arr) out.add(row(n));
             }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | java.io.CharConversionException e) {
+            // malformed JSON or text, or a row whose fields have the wrong types: the user's file, not an I/O failure
+            throw new IllegalArgumentException(f + ": not a sweep result file: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
         }
@@ -100,11 +105,20 @@ public final class ResultStore {
         }
     }
 
+    /** One row; a line that is JSON but not a row object (e.g. {@code null}) is an IllegalArgumentException. */
+    private static SweepRow row(JsonNode n) throws IOException {
+        SweepRow r = n.isObject() ? JSON.treeToValue(n, SweepRow.class) : null;
+        if (r == null) throw new IllegalArgumentException("a sweep row must be a JSON object, found " + (n.toString().length() > 60 ? n.toString().substring(0, 60) + "..." : n));
+        return r;
+    }
+
     private static List<JsonNode> readLines(Path f) {
         List<JsonNode> out = new ArrayList<>();
         if (!Files.isRegularFile(f)) return out;
         try {
-            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+            // decoded leniently: a write cut inside a multi-byte character leaves malformed UTF-8 in the
+            // last line only, which then fails to parse and is ignored like any cut line
+            for (String line : new String(Files.readAllBytes(f), StandardCharsets.UTF_8).split("\n")) {
                 if (line.isBlank()) continue;
                 try {
                     out.add(JSON.readTree(line));
@@ -128,10 +142,12 @@ public final class ResultStore {
      */
     public void checkSettings(ObjectNode settings, String commandLine) {
         Path f = dir.resolve("sweep.json");
+        ObjectNode root;
         try {
-            ObjectNode root;
             if (Files.isRegularFile(f)) {
-                root = (ObjectNode) JSON.readTree(f.toFile());
+                if (!(JSON.readTree(f.toFile()) instanceof ObjectNode o))
+                    throw new IllegalArgumentException(f + " is not a sweep's settings file (a JSON object); use another --out, or delete the folder to start over");
+                root = o;
                 JsonNode old = root.path("settings");
                 for (Iterator<Map.Entry<String, JsonNode>> it = settings.fields(); it.hasNext(); ) {
                     var e = it.next();
@@ -144,10 +160,10 @@ public final class ResultStore {
                 root.set("settings", settings);
             }
             if (commandLine != null) root.withArray("commands").add(commandLine);
-            JSON.writerWithDefaultPrettyPrinter().writeValue(f.toFile(), root);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
         }
+        AtomicFiles.write(f, out -> JSON.writerWithDefaultPrettyPrinter().writeValue(out, root));
     }
 
     /** The command lines that built this folder, oldest first. */
@@ -155,7 +171,12 @@ public final class ResultStore {
         List<String> out = new ArrayList<>();
         try {
             Path f = dir.resolve("sweep.json");
-            if (Files.isRegularFile(f)) JSON.readTree(f.toFile()).path("commands").forEach(n -> out.add(n.asText()));
+            if (Files.isRegularFile(f)) {
+                JsonNode root = JSON.readTree(f.toFile());
+                if (root != null) root.path("commands").forEach(n -> out.add(n.asText()));
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | java.io.CharConversionException e) {
+            throw new IllegalArgumentException(dir.resolve("sweep.json") + ": not well-formed JSON: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -177,7 +198,7 @@ public final class ResultStore {
     /** Appends a finished row and flushes it to disk at once. */
     public synchronized void append(SweepRow row) {
         rows.put(row.id(), row);
-        appendLine(dir.resolve("rows.jsonl"), toLine(row));
+        AtomicFiles.appendLine(dir.resolve("rows.jsonl"), toLine(row));
     }
 
     private static String toLine(Object o) {
@@ -185,15 +206,6 @@ public final class ResultStore {
             return JSON.writeValueAsString(o);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void appendLine(Path f, String line) {
-        try {
-            Files.writeString(f, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE, StandardOpenOption.SYNC);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to " + f + ": " + e.getMessage(), e);
         }
     }
 
@@ -210,19 +222,9 @@ public final class ResultStore {
         return dir.resolve("cache").resolve("samples").resolve(fileName(id) + ".safetensors");
     }
 
+    /** Writes the images (atomically, as every safetensors output). */
     public static void writeImages(Path f, Tensor images) {
-        try {
-            Files.createDirectories(f.toAbsolutePath().getParent());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
-        new SafeTensorsWriter().put("images", images.shape(), images.data()).write(tmp);
-        try {
-            Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
-        }
+        new SafeTensorsWriter().put("images", images.shape(), images.data()).write(f);
     }
 
     /** The images stored in {@code f}, or null when the file is missing. */

@@ -3,7 +3,6 @@ package jdiffusion.sweep;
 import jdiffusion.accel.PolicySpec;
 
 import jdiffusion.kernels.Backend;
-import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Generation;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
@@ -20,11 +19,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Runs a grid of configurations on one model from the same seeds and stores a row per configuration
- * (see {@link SweepRow}); rows already in the store are not recomputed, so an interrupted sweep resumes
- * where it stopped.
+ * (see {@link SweepRow}); finished rows already in the store are not recomputed, so an interrupted sweep
+ * resumes where it stopped. A configuration that failed is stored as a failed row (for the report) and
+ * run again by the next sweep into the same folder.
  *
  * <p>Per scheduler, the full-step reference (R steps, usually 50) runs first; its images are cached in
  * the store and every other configuration of that scheduler is compared with them. MACs are counted by
@@ -38,6 +39,11 @@ import java.util.Map;
  * (raw totals are kept too), and its time speedup is taken against the reference's latency measured by
  * short probes right before and after the configuration, at its batch size (batching alone
  * changes the time per image, and the load of a shared machine drifts over minutes).
+ *
+ * <p>One task is one call of {@link #part}: images [first, first + n) of a configuration, sampled in the
+ * same batches as a run of all images. Here a configuration is one part of all its images; a cluster
+ * (the spark module) runs the parts of many configurations at once through a {@link Source}, and this
+ * class puts them together, measures and stores the row exactly as it does for its own parts.
  */
 public final class Sweep {
     private final Pipeline pipeline;
@@ -48,8 +54,9 @@ public final class Sweep {
     private final int batch;
     private final long seed;
     private final PrintStream log;
-    private final Map<String, SchedulerConfig> schedulers = new HashMap<>();
-    private boolean warm;
+    private final Map<String, SchedulerConfig> schedulers = new ConcurrentHashMap<>();
+    private volatile boolean warm;
+    private Source source = this::localParts;
 
     /**
      * @param batch images per UNet batch for configurations without AdaptiveDiffusion
@@ -66,32 +73,77 @@ public final class Sweep {
         this.log = log;
     }
 
+    /**
+     * A sweep that only computes parts ({@link #part}) for a driver elsewhere: no metrics, no store. Safe
+     * to share between threads (tasks of one executor).
+     */
+    public static Sweep worker(Pipeline pipeline, Backend backend, ImageSet set, int batch, long seed) {
+        return new Sweep(pipeline, backend, set, null, null, batch, seed, new PrintStream(java.io.OutputStream.nullOutputStream()));
+    }
+
+    /**
+     * One task's result: images [first, first + n) of a configuration with one trace per batch, the wall
+     * time, and for a configuration that is not its scheduler's reference the reference's time per image
+     * measured right before and after, at the same batch size (NaN for a reference).
+     */
+    public record Part(int first, Generation generation, double refLatencyMs, double seconds) {
+    }
+
+    /** Where a configuration's parts come from: {@link #part} here (the default), or tasks running it on a cluster. */
+    @FunctionalInterface
+    public interface Source {
+        /** All images of {@code c} as parts in image order; an IllegalArgumentException/IllegalStateException makes a failed row. */
+        List<Part> parts(SweepConfig c, int referenceSteps);
+    }
+
+    /** Takes the configurations' images from {@code s} instead of computing them here. */
+    public Sweep source(Source s) {
+        this.source = s;
+        return this;
+    }
+
+    private List<Part> localParts(SweepConfig c, int referenceSteps) {
+        return List.of(part(c, 0, set.images(), referenceSteps));
+    }
+
+    /** Whether {@link #run} computes {@code c} (it is not in the store, or is a reference whose images are gone). */
+    public boolean pending(SweepConfig c, int referenceSteps) {
+        SweepRow have = store.get(c.id());
+        return have == null || have.failed()   // a failed configuration is retried on every run
+                || isReference(c, referenceSteps) && ResultStore.readImages(store.referenceFile(c.scheduler())) == null;
+    }
+
+    private static boolean isReference(SweepConfig c, int referenceSteps) {
+        return c.policy().full() && c.steps() == referenceSteps;
+    }
+
     /** What a run did: rows computed now, rows found in the store, failures. */
     public record Outcome(int computed, int resumed, int failed, double seconds) {
     }
 
-    /** Runs every configuration not yet in the store; references (full-step at R steps) first per scheduler. */
+    /** Runs every configuration not yet in the store, or failed there; references (full-step at R steps) first per scheduler. */
     public Outcome run(List<SweepConfig> configs, int referenceSteps) {
         long t0 = System.nanoTime();
         int total = configs.size(), done = 0, computed = 0, resumed = 0, failed = 0;
         double costDone = 0, secDone = 0, costLeft = 0;
-        for (SweepConfig c : configs) if (!store.has(c.id())) costLeft += cost(c);
+        for (SweepConfig c : configs) if (pending(c, referenceSteps)) costLeft += cost(c);
         for (SweepConfig c : configs) {
             done++;
             String tag = String.format("[%" + String.valueOf(total).length() + "d/%d] %-40s", done, total, c.id());
             SweepRow have = store.get(c.id());
-            boolean isRef = c.policy().full() && c.steps() == referenceSteps;
-            if (have != null && !(isRef && ResultStore.readImages(store.referenceFile(c.scheduler())) == null)) {
+            boolean isRef = isReference(c, referenceSteps);
+            if (!pending(c, referenceSteps)) {
                 resumed++;
                 log.println(tag + " done before (" + summary(have) + ")");
                 continue;
             }
             double cost = cost(c);
-            log.println(tag + " running: " + (c.policy().full() ? "" : c.family() + ", ") + c.label() + (c.adaptive() ? " (one image per batch)" : ""));
+            log.println(tag + (have != null && have.failed() ? " retrying (failed before: " + have.error() + "): " : " running: ")
+                    + (c.policy().full() ? "" : c.family() + ", ") + c.label() + (c.adaptive() ? " (one image per batch)" : ""));
             long s0 = System.nanoTime();
             SweepRow row;
             try {
-                row = isRef ? runReference(c) : runConfig(c, referenceSteps);
+                row = isRef ? runReference(c, referenceSteps) : runConfig(c, referenceSteps);
             } catch (IllegalArgumentException | IllegalStateException e) {
                 row = SweepRow.failure(c, e.getMessage());
                 store.append(row);
@@ -145,13 +197,13 @@ public final class Sweep {
         return r.config();
     }
 
-    private Generation generate(SweepConfig c, int images, int runBatch) {
+    /** Images [first, first + images) of configuration {@code c} in batches of {@code runBatch}, as a run of all images makes them. */
+    private Generation generate(SweepConfig c, int first, int images, int runBatch) {
         warmUp();
         SchedulerConfig cfg = schedulerConfig(c.scheduler());
         Generation.Settings s = new Generation.Settings(images, runBatch, c.steps(), seed);
         NoiseSource policyRng = new NoiseSource(seed).fork("policy");
-        Conditioning cond = set.all() == null ? null : images == set.images() ? set.all() : set.slice(0, images);
-        return Generation.run(pipeline, () -> Schedulers.create(cfg, 0), backend, cond, s,
+        return Generation.run(pipeline, () -> Schedulers.create(cfg, 0), backend, set.all(), s, first,
                 b -> c.policy().build(pipeline, policyRng.fork("image-" + b * runBatch), c.steps()), batchProgress(images, runBatch));
     }
 
@@ -159,7 +211,7 @@ public final class Sweep {
      * Untimed runs before the first timed configuration (a few steps at the sweep's batch size and at
      * batch 1), so that JIT compilation does not count against whichever configuration comes first.
      */
-    private void warmUp() {
+    private synchronized void warmUp() {
         if (warm) return;
         warm = true;
         SchedulerConfig cfg = schedulerConfig(Schedulers.name(SchedulerConfig.Kind.DDIM));
@@ -189,13 +241,51 @@ public final class Sweep {
         };
     }
 
-    private SweepRow runReference(SweepConfig c) {
+    /**
+     * One task: images [first, first + count) of {@code c} (first at a batch boundary), computed exactly as
+     * in a run of all images, with the reference's time per image measured right before and after unless
+     * {@code c} is the reference itself.
+     */
+    public Part part(SweepConfig c, int first, int count, int referenceSteps) {
         long s0 = System.nanoTime();
-        Generation g = generate(c, set.images(), batch);
+        int runBatch = c.adaptive() ? 1 : batch;
+        if (first < 0 || count < 1 || first + count > set.images())
+            throw new IllegalArgumentException("images [" + first + ", " + (first + count) + ") of " + c.id() + " are outside the sweep's " + set.images() + " images");
+        if (isReference(c, referenceSteps)) {
+            Generation g = generate(c, first, count, runBatch);
+            return new Part(first, g, Double.NaN, (System.nanoTime() - s0) / 1e9);
+        }
+        SweepConfig rc = Grid.reference(c.scheduler(), referenceSteps);
+        double before = referenceLatencyNow(rc, runBatch);
+        Generation g = generate(c, first, count, runBatch);
+        double refMs = (before + referenceLatencyNow(rc, runBatch)) / 2;
+        return new Part(first, g, refMs, (System.nanoTime() - s0) / 1e9);
+    }
+
+    /** The parts of {@code c} from the source, checked to be all its images in order. */
+    private List<Part> parts(SweepConfig c, int referenceSteps) {
+        List<Part> parts = source.parts(c, referenceSteps);
+        int next = 0;
+        for (Part p : parts) {
+            if (p.first() != next) throw new IllegalStateException(c.id() + ": a part starts at image " + p.first() + ", expected " + next);
+            next += p.generation().images().dim(0);
+        }
+        if (next != set.images()) throw new IllegalStateException(c.id() + ": the parts hold " + next + " images, expected " + set.images());
+        return parts;
+    }
+
+    private static double seconds(List<Part> parts, long since) {
+        return parts.stream().mapToDouble(Part::seconds).sum() + (System.nanoTime() - since) / 1e9;
+    }
+
+    private SweepRow runReference(SweepConfig c, int referenceSteps) {
+        List<Part> parts = parts(c, referenceSteps);
+        long s0 = System.nanoTime();
+        Generation g = Generation.concat(parts.stream().map(Part::generation).toList());
         ResultStore.writeImages(store.referenceFile(c.scheduler()), g.images());
         ResultStore.writeImages(store.samplesFile(c.id()), samples(g.images()));
         Evaluator.Metrics m = evaluator.evaluate(g.images(), g.images(), set.classes());
-        SweepRow row = row(c, g, batch, m, null, latency(g.traces(), batch, set.images()), (System.nanoTime() - s0) / 1e9);
+        SweepRow row = row(c, g, batch, m, null, latency(g.traces(), batch, set.images()), seconds(parts, s0));
         store.append(row);
         return row;
     }
@@ -206,17 +296,17 @@ public final class Sweep {
         Tensor refImages = ResultStore.readImages(store.referenceFile(c.scheduler()));
         if (ref == null || ref.failed() || refImages == null || refImages.dim(0) != set.images()) {
             log.println("        (the reference " + rc.id() + " first)");
-            ref = runReference(rc);
+            ref = runReference(rc, referenceSteps);
             refImages = ResultStore.readImages(store.referenceFile(c.scheduler()));
         }
         int runBatch = c.adaptive() ? 1 : batch;
-        double before = referenceLatencyNow(rc, runBatch);
+        List<Part> parts = parts(c, referenceSteps);
         long s0 = System.nanoTime();
-        Generation g = generate(c, set.images(), runBatch);
-        double refMs = (before + referenceLatencyNow(rc, runBatch)) / 2;
+        Generation g = Generation.concat(parts.stream().map(Part::generation).toList());
+        double refMs = parts.stream().mapToDouble(Part::refLatencyMs).average().orElseThrow();
         Evaluator.Metrics m = evaluator.evaluate(g.images(), refImages, set.classes());
         ResultStore.writeImages(store.samplesFile(c.id()), samples(g.images()));
-        SweepRow row = row(c, g, runBatch, m, ref, refMs, (System.nanoTime() - s0) / 1e9);
+        SweepRow row = row(c, g, runBatch, m, ref, refMs, seconds(parts, s0));
         store.append(row);
         return row;
     }
@@ -234,7 +324,7 @@ public final class Sweep {
         int k = Math.min(runBatch, set.images());
         int steps = Math.min(rc.steps(), Math.max(6, PROBE_IMAGE_STEPS / k));
         SweepConfig probe = new SweepConfig(rc.scheduler(), steps, PolicySpec.FULL);
-        Generation g = generate(probe, k, k);
+        Generation g = generate(probe, 0, k, k);
         double[] perImage = g.traces().getFirst().records().stream().mapToDouble(r -> r.ms() / k).sorted().toArray();
         double median = perImage.length % 2 == 1 ? perImage[perImage.length / 2] : (perImage[perImage.length / 2 - 1] + perImage[perImage.length / 2]) / 2;
         return median * rc.steps();

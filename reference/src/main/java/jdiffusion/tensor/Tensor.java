@@ -17,19 +17,19 @@ public final class Tensor {
     private final int[] shape;
     private final Storage storage;
 
-    /** Host and/or device storage, shared by a tensor and its reshaped views. */
+    /** Host and/or device storage, shared by a tensor and its reshaped views (none at all: shape only). */
     private static final class Storage {
-        private final int length;
+        private final long length;
         private float[] host;
         private final DeviceBuffer device;
         private final short[] half;
         private final boolean bf16;
 
-        Storage(float[] host, DeviceBuffer device, int length) {
+        Storage(float[] host, DeviceBuffer device, long length) {
             this(host, device, length, null, false);
         }
 
-        Storage(float[] host, DeviceBuffer device, int length, short[] half, boolean bf16) {
+        Storage(float[] host, DeviceBuffer device, long length, short[] half, boolean bf16) {
             this.host = host;
             this.device = device;
             this.length = length;
@@ -37,7 +37,13 @@ public final class Tensor {
             this.bf16 = bf16;
         }
 
+        boolean shapeOnly() {
+            return host == null && device == null && half == null;
+        }
+
         synchronized float[] host() {
+            if (shapeOnly()) throw new IllegalStateException("a shape-only tensor has no values (it stands for a shape in a dry run or a missing parameter)");
+            int length = (int) this.length;
             if (half != null) {
                 float[] f = new float[length];
                 if (bf16) for (int i = 0; i < length; i++) f[i] = Float.intBitsToFloat((half[i] & 0xffff) << 16);
@@ -54,15 +60,39 @@ public final class Tensor {
     }
 
     private Tensor(Storage storage, int[] shape) {
-        long n = 1;
-        for (int d : shape) {
-            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
-            n *= d;
-        }
+        long n = elements(shape);
         if (n != storage.length)
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + n + " elements, storage has " + storage.length);
         this.shape = shape;
         this.storage = storage;
+    }
+
+    /** The product of a shape's dimensions, checked: negative dimensions and overflow are errors. */
+    private static long elements(int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("tensor " + Arrays.toString(shape) + " has more than 2^63 elements");
+            }
+        }
+        return n;
+    }
+
+    /**
+     * A tensor that has a shape and no storage: what a shape-only dry run (MAC counting) computes with,
+     * and the placeholder of a parameter the checkpoint lacks. Allocates nothing whatever the shape;
+     * reading its values ({@link #data()}) is an error.
+     */
+    public static Tensor shapeOnly(int... shape) {
+        return new Tensor(new Storage(null, null, elements(shape)), shape.clone());
+    }
+
+    /** Whether this tensor has a shape only, no values ({@link #shapeOnly}). */
+    public boolean isShapeOnly() {
+        return storage.shapeOnly();
     }
 
     public static Tensor zeros(int... shape) {
@@ -109,9 +139,9 @@ public final class Tensor {
         return storage.bf16;
     }
 
-    /** Bytes of host storage (2 per element for 16-bit tensors, 4 otherwise). */
+    /** Bytes of host storage (2 per element for 16-bit tensors, 4 otherwise, none for a shape-only tensor). */
     public long storageBytes() {
-        return (long) storage.length * (storage.half != null ? 2 : 4);
+        return storage.shapeOnly() ? 0 : storage.length * (storage.half != null ? 2 : 4);
     }
 
     /** The device storage, or null for a host-only tensor. */
@@ -139,7 +169,15 @@ public final class Tensor {
         return shape[i < 0 ? shape.length + i : i];
     }
 
+    /** The element count, for tensors that have values (every host, device or 16-bit tensor fits an int). */
     public int numel() {
+        if (storage.length > Integer.MAX_VALUE)
+            throw new IllegalStateException("shape-only tensor " + shapeString() + " has more elements than an int counts: use elements()");
+        return (int) storage.length;
+    }
+
+    /** The element count as a long (also for shape-only tensors larger than any array). */
+    public long elements() {
         return storage.length;
     }
 
@@ -154,14 +192,17 @@ public final class Tensor {
 
     /** Batch element(s) [from, from+count) of the leading dimension, copied. */
     public Tensor slice0(int from, int count) {
-        int per = numel() / shape[0];
         int[] s = shape.clone();
         s[0] = count;
+        if (isShapeOnly()) return shapeOnly(s);
+        int per = numel() / shape[0];
         return of(Arrays.copyOfRange(data(), from * per, (from + count) * per), s);
     }
 
     /** Concatenation along the leading dimension. */
     public static Tensor cat0(Tensor... parts) {
+        boolean shapeOnly = false;
+        for (Tensor p : parts) shapeOnly |= p.isShapeOnly();
         int[] s = parts[0].shape.clone();
         int n = 0;
         for (Tensor p : parts) {
@@ -171,6 +212,7 @@ public final class Tensor {
             n += p.shape[0];
         }
         s[0] = n;
+        if (shapeOnly) return shapeOnly(s);
         Tensor out = zeros(s);
         int off = 0;
         for (Tensor p : parts) {

@@ -24,6 +24,7 @@ public final class CheckpointReader {
     private final TreeSet<String> used = new TreeSet<>();
     private final List<String> missing = new ArrayList<>();
     private final List<String> misShaped = new ArrayList<>();
+    private final List<String> nonFinite = new ArrayList<>();
 
     public CheckpointReader(WeightStore store) {
         this.store = store;
@@ -50,28 +51,51 @@ public final class CheckpointReader {
 
     /**
      * The parameter {@code key} as float32, checked against {@code shape}. A missing or mis-shaped key is
-     * recorded (and a zero array returned so loading can go on and report every problem at once).
+     * recorded and null returned, so loading can go on and report every problem at once; nothing of the
+     * configured size is allocated before the file has been found to hold exactly that shape (a config
+     * far larger than its weights ends in a list of mis-shaped keys, not in OutOfMemoryError).
      * A [out, in, 1, 1] tensor is accepted where [out, in] is expected (1x1 conv stored for a linear).
+     * Non-finite values (NaN, ±Infinity) are counted and reported by {@link #finish}.
      */
     public float[] take(String key, int... shape) {
-        long n = 1;
-        for (int d : shape) n *= d;
         String fileKey = canonicalToFile.get(key);
         if (fileKey == null) {
             missing.add(key + " " + Arrays.toString(shape));
-            return new float[(int) n];
+            return null;
         }
         used.add(key);
         TensorEntry e = store.entry(fileKey);
         if (e.dtype().isInteger()) {
             misShaped.add(key + ": file has dtype " + e.dtype() + ", model expects a floating-point tensor (F32, F16 or BF16)");
-            return new float[(int) n];
+            return null;
         }
         if (!shapeMatches(e.shape(), shape)) {
             misShaped.add(key + ": file has " + e.shapeString() + ", model expects " + Arrays.toString(shape));
-            return new float[(int) n];
+            return null;
         }
-        return store.floats(fileKey);
+        float[] v = store.floats(fileKey);
+        long bad = countNonFinite(v);
+        if (bad > 0) nonFinite.add(key + ": " + bad + " of " + v.length + " values" + firstNonFinite(v));
+        return v;
+    }
+
+    /** How many of {@code v} are NaN or ±Infinity (exponent bits all ones). */
+    public static long countNonFinite(float[] v) {
+        long bad = 0;
+        for (float f : v) if ((Float.floatToRawIntBits(f) & 0x7f800000) == 0x7f800000) bad++;
+        return bad;
+    }
+
+    private static String firstNonFinite(float[] v) {
+        for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) return " (the first at index " + i + " is " + v[i] + ")";
+        return "";
+    }
+
+    /** For tensors read outside a checkpoint (e.g. a class-embedding table): an error naming them if any value is not finite. */
+    public static void requireFinite(Path file, String key, float[] v) {
+        long bad = countNonFinite(v);
+        if (bad > 0) throw WeightsException.at(file, key, bad + " of " + v.length + " values are not finite (NaN or Infinity)"
+                + firstNonFinite(v) + ": every output computed from them would be NaN");
     }
 
     /** The dtype {@code key} is stored in (F32 for a key the file does not have). */
@@ -102,15 +126,25 @@ public final class CheckpointReader {
         for (String c : canonicalToFile.keySet()) if (c.startsWith(prefix)) used.add(c);
     }
 
-    /** Throws one error listing every missing, mis-shaped and unexpected key, if there are any. */
+    /**
+     * Throws one error listing every missing, mis-shaped and unexpected key and every tensor holding
+     * non-finite values (how many, and the first), if there are any.
+     */
     public void finish(String modelName) {
         List<String> unexpected = new ArrayList<>();
         for (String c : canonicalToFile.keySet()) if (!used.contains(c)) unexpected.add(canonicalToFile.get(c));
-        if (missing.isEmpty() && misShaped.isEmpty() && unexpected.isEmpty()) return;
+        if (missing.isEmpty() && misShaped.isEmpty() && unexpected.isEmpty()) {
+            if (nonFinite.isEmpty()) return;
+            StringBuilder sb = new StringBuilder(store.source() + ": " + nonFinite.size()
+                    + " tensors hold non-finite values (NaN or Infinity); every output computed from them would be NaN");
+            appendList(sb, "tensors with non-finite values", nonFinite);
+            throw new WeightsException(sb.toString());
+        }
         StringBuilder sb = new StringBuilder(store.source() + ": the weights do not fit " + modelName + " as configured");
         appendList(sb, "missing keys", missing);
         appendList(sb, "mis-shaped keys", misShaped);
         appendList(sb, "unexpected keys", unexpected);
+        appendList(sb, "tensors with non-finite values", nonFinite);
         throw new WeightsException(sb.toString());
     }
 

@@ -7,11 +7,11 @@ import java.nio.ByteOrder;
 /**
  * The file dtypes jdiffusion reads. This is the dtype of the bytes on disk, not the dtype arithmetic
  * is done in: every kernel computes in float32, and {@link #toFloat} is the one place a stored element
- * becomes a float. The integer dtypes (I64, I32) hold token ids and the like (e.g. a text encoder's
- * {@code input_ids}); {@link #toLong} reads them exactly.
+ * becomes a float. The integer dtypes (I64, I32, U8) hold token ids, pixels and the like (e.g. a text encoder's
+ * {@code input_ids}, an image's 8-bit channels); {@link #toLong} reads them exactly.
  */
 public enum DType {
-    F32(4), F16(2), BF16(2), I64(8), I32(4);
+    F32(4), F16(2), BF16(2), I64(8), I32(4), U8(1);
 
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -32,13 +32,14 @@ public enum DType {
             case "BF16" -> BF16;
             case "I64" -> I64;
             case "I32" -> I32;
+            case "U8" -> U8;
             default -> null;
         };
     }
 
-    /** Whether elements are integers (I64, I32) rather than floating point. */
+    /** Whether elements are integers (I64, I32, U8) rather than floating point. */
     public boolean isInteger() {
-        return this == I64 || this == I32;
+        return this == I64 || this == I32 || this == U8;
     }
 
     /**
@@ -52,6 +53,7 @@ public enum DType {
             case BF16 -> Float.intBitsToFloat((seg.get(I16_LE, index * 2) & 0xffff) << 16);
             case I64 -> (float) seg.get(I64_LE, index * 8);
             case I32 -> (float) seg.get(I32_LE, index * 4);
+            case U8 -> seg.get(ValueLayout.JAVA_BYTE, index) & 0xff;
         };
     }
 
@@ -60,6 +62,7 @@ public enum DType {
         return switch (this) {
             case I64 -> seg.get(I64_LE, index * 8);
             case I32 -> seg.get(I32_LE, index * 4);
+            case U8 -> seg.get(ValueLayout.JAVA_BYTE, index) & 0xff;
             default -> throw new IllegalStateException(this + " is not an integer dtype");
         };
     }

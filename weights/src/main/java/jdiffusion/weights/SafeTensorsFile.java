@@ -92,7 +92,11 @@ public final class SafeTensorsFile implements AutoCloseable {
             JsonNode v = f.getValue();
             if (key.equals("__metadata__")) {
                 if (!v.isObject()) throw WeightsException.at(file, key, "__metadata__ must be an object of strings");
-                v.fields().forEachRemaining(m -> metadataOut.put(m.getKey(), m.getValue().asText()));
+                for (var m : v.properties()) {
+                    if (!m.getValue().isTextual())
+                        throw WeightsException.at(file, key, "__metadata__ must be an object of strings; '" + m.getKey() + "' is " + m.getValue());
+                    metadataOut.put(m.getKey(), m.getValue().asText());
+                }
                 continue;
             }
             entries.put(key, parseEntry(file, key, v, dataBytes));
@@ -107,7 +111,7 @@ public final class SafeTensorsFile implements AutoCloseable {
         if (dt == null || !dt.isTextual()) throw WeightsException.at(file, key, "missing or non-string 'dtype'");
         DType dtype = DType.parse(dt.asText());
         if (dtype == null)
-            throw WeightsException.at(file, key, "unsupported dtype '" + dt.asText() + "' (supported: F32, F16, BF16, I64, I32)");
+            throw WeightsException.at(file, key, "unsupported dtype '" + dt.asText() + "' (supported: F32, F16, BF16, I64, I32, U8)");
         if (sh == null || !sh.isArray()) throw WeightsException.at(file, key, "missing or non-array 'shape'");
         long[] shape = new long[sh.size()];
         for (int i = 0; i < shape.length; i++) {
@@ -116,7 +120,8 @@ public final class SafeTensorsFile implements AutoCloseable {
                 throw WeightsException.at(file, key, "shape " + sh + " must be non-negative integers");
             shape[i] = d.asLong();
         }
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber())
+        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()
+                || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong())   // asLong() would wrap 2^64 + 5 to 5
             throw WeightsException.at(file, key, "'data_offsets' must be [begin, end]");
         long begin = off.get(0).asLong(), end = off.get(1).asLong();
         if (begin < 0 || end < begin)
@@ -189,13 +194,13 @@ public final class SafeTensorsFile implements AutoCloseable {
     }
 
     /**
-     * An integer tensor (I64 or I32, e.g. token ids) read exactly. A floating-point tensor is an error
+     * An integer tensor (I64, I32 or U8, e.g. token ids or pixels) read exactly. A floating-point tensor is an error
      * naming the file and key: ids stored as floats are refused rather than rounded.
      */
     public long[] longs(String key) {
         TensorEntry e = entry(key);
         if (!e.dtype().isInteger())
-            throw WeightsException.at(file, key, "dtype " + e.dtype() + " is not an integer type (expected I64 or I32)");
+            throw WeightsException.at(file, key, "dtype " + e.dtype() + " is not an integer type (expected I64, I32 or U8)");
         long n = e.elementCount();
         if (n > Integer.MAX_VALUE - 8) throw WeightsException.at(file, key, "tensor has " + n + " elements, more than a Java array holds");
         MemorySegment seg = bytes(key);

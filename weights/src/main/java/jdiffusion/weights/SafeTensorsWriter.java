@@ -3,12 +3,9 @@ package jdiffusion.weights;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -37,6 +34,7 @@ public final class SafeTensorsWriter {
         return this;
     }
 
+    /** Writes the file atomically (see {@link AtomicFiles}): a failed write leaves any previous file intact. */
     public void write(Path file) {
         ObjectMapper json = new ObjectMapper();
         ObjectNode header = json.createObjectNode();
@@ -60,10 +58,7 @@ public final class SafeTensorsWriter {
         System.arraycopy(h, 0, hp, 0, h.length);
         for (int i = h.length; i < hp.length; i++) hp[i] = ' ';
         try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            try (OutputStream out = Files.newOutputStream(tmp)) {
+            AtomicFiles.write(file, out -> {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(hp.length);
                 out.write(len.array());
                 out.write(hp);
@@ -78,10 +73,9 @@ public final class SafeTensorsWriter {
                     }
                 }
                 out.write(buf.array(), 0, buf.position());
-            }
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new WeightsException(file + ": cannot write: " + e.getMessage(), e);
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw new WeightsException(file + ": cannot write: " + e.getCause().getMessage(), e);
         }
     }
 }

@@ -15,9 +15,14 @@ public record TensorEntry(Path file, String name, DType dtype, long[] shape, lon
         return n;
     }
 
+    /** The shape as ints (a tensor's dimensions index Java arrays); an error naming the tensor if one does not fit. */
     public int[] intShape() {
         int[] s = new int[shape.length];
-        for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(shape[i]);
+        for (int i = 0; i < s.length; i++) {
+            if (shape[i] > Integer.MAX_VALUE - 8)
+                throw WeightsException.at(file, name, "dimension " + i + " of shape " + shapeString() + " is larger than a Java array holds");
+            s[i] = (int) shape[i];
+        }
         return s;
     }
 

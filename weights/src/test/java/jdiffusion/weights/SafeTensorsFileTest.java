@@ -60,6 +60,24 @@ class SafeTensorsFileTest {
         }
     }
 
+    /** 8-bit pixels (U8, e.g. diffusers' image_u8) read unsigned, as longs and as floats; never taken as model parameters. */
+    @Test
+    void readsU8Unsigned() throws IOException {
+        Path p = file("pixels.safetensors", """
+                {"px":{"dtype":"U8","shape":[1,2,2],"data_offsets":[0,4]}}""", new byte[]{0, 1, (byte) 128, (byte) 255});
+        try (SafeTensorsFile f = SafeTensorsFile.open(p)) {
+            assertArrayEquals(new long[]{0, 1, 128, 255}, f.longs("px"));
+            assertArrayEquals(new float[]{0, 1, 128, 255}, f.floats("px"));
+            assertTrue(f.entry("px").dtype().isInteger());
+        }
+        try (WeightStore s = WeightStore.open(p)) {
+            CheckpointReader r = new CheckpointReader(s);
+            r.take("px", 1, 2, 2);
+            WeightsException e = assertThrows(WeightsException.class, () -> r.finish("TestModel"));
+            assertTrue(e.getMessage().contains("px: file has dtype U8, model expects a floating-point tensor"), e.getMessage());
+        }
+    }
+
     /** Token ids come as I64 (PyTorch's default) or I32: read exactly as longs, as floats on request; floats are not ids. */
     @Test
     void readsI64AndI32ExactlyAndRefusesFloatsAsIds() throws IOException {
@@ -159,6 +177,21 @@ class SafeTensorsFileTest {
         Path p = file("d.safetensors", "{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", floats(1, 2));
         WeightsException e = rejects(p);
         assertTrue(e.getMessage().contains("'w'") && e.getMessage().contains("unsupported dtype 'Q4'"), e.getMessage());
+    }
+
+    @Test
+    void offsetsBeyondLongAreNotWrapped() throws IOException {
+        // 18446744073709551616 = 2^64: asLong() wrapped it to 0 and the tensor was read from offset 0
+        Path p = file("o.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[18446744073709551616,18446744073709551624]}}", floats(1, 2));
+        WeightsException e = rejects(p);
+        assertTrue(e.getMessage().contains("'w'") && e.getMessage().contains("'data_offsets' must be [begin, end]"), e.getMessage());
+    }
+
+    @Test
+    void metadataValuesMustBeStrings() throws IOException {
+        Path p = file("md.safetensors", "{\"__metadata__\":{\"format\":5},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", floats(1, 2));
+        WeightsException e = rejects(p);   // 5 was read as the string "5"
+        assertTrue(e.getMessage().contains("__metadata__ must be an object of strings; 'format' is 5"), e.getMessage());
     }
 
     @Test

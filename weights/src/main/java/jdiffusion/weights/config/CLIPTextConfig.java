@@ -27,23 +27,22 @@ public record CLIPTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         if (!arch.equals(List.of("CLIPTextModel")))
             throw r.error("architectures", arch + " is not supported (supported: [CLIPTextModel], the text encoder of SD 1.x/2.x)");
         r.string("model_type", "clip_text_model", "clip_text_model");
-        int vocab = positive(r, "vocab_size", 49408);
-        int hidden = positive(r, "hidden_size", 512);
-        int inter = positive(r, "intermediate_size", 2048);
-        int layers = positive(r, "num_hidden_layers", 12);
-        int heads = positive(r, "num_attention_heads", 8);
+        int vocab = r.positive("vocab_size", 49408);
+        int hidden = r.positive("hidden_size", 512);
+        int inter = r.positive("intermediate_size", 2048);
+        int layers = r.integer("num_hidden_layers", 12, 1, 256);
+        int heads = r.positive("num_attention_heads", 8);
         if (hidden % heads != 0)
             throw r.error("num_attention_heads", hidden + " (hidden_size) is not divisible by " + heads + " heads");
-        int maxPos = positive(r, "max_position_embeddings", 77);
+        int maxPos = r.positive("max_position_embeddings", 77);
         String act = r.string("hidden_act", "quick_gelu");
         if (!ACTIVATIONS.contains(act))
             throw r.error("hidden_act", "value '" + act + "' is not supported (supported: " + String.join(", ", ACTIVATIONS)
                     + "; SD 1.x uses quick_gelu, SD 2.x gelu)");
-        double eps = r.number("layer_norm_eps", 1e-5);
-        if (!(eps > 0) || Double.isInfinite(eps)) throw r.error("layer_norm_eps", "must be a positive number, found " + eps);
-        int bos = r.integer("bos_token_id", 49406);
-        int eos = r.integer("eos_token_id", 49407);
-        int pad = r.integer("pad_token_id", 1);
+        double eps = r.positiveNumber("layer_norm_eps", 1e-5);
+        int bos = r.integer("bos_token_id", 49406, 0, ConfigReader.MAX);
+        int eos = r.integer("eos_token_id", 49407, 0, ConfigReader.MAX);
+        int pad = r.integer("pad_token_id", 1, 0, ConfigReader.MAX);
         if (eos < 0 || eos >= vocab) throw r.error("eos_token_id", eos + " is not an id of the vocabulary (0.." + (vocab - 1) + ")");
         // inert at inference: dropout; projection_dim belongs to CLIPTextModelWithProjection; the initialisers and
         // bos/pad ids act in training only; torch_dtype is the file's dtype, which the weights say themselves
@@ -51,12 +50,6 @@ public record CLIPTextConfig(int vocabSize, int hiddenSize, int intermediateSize
                 "transformers_version");
         r.finish();
         return new CLIPTextConfig(vocab, hidden, inter, layers, heads, maxPos, act, eps, bos, eos, pad);
-    }
-
-    private static int positive(ConfigReader r, String key, int def) {
-        int v = r.integer(key, def);
-        if (v < 1) throw r.error(key, "must be at least 1, found " + v);
-        return v;
     }
 
     /** Whether the pooled output uses transformers' legacy rule (eos_token_id == 2: the position of the largest id). */

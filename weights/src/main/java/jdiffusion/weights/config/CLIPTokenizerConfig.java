@@ -60,9 +60,7 @@ public record CLIPTokenizerConfig(AddedToken bos, AddedToken eos, AddedToken unk
         if (!r.has("model_max_length"))
             throw r.error("model_max_length", "required: the length prompts are truncated and padded to (77 for CLIP); "
                     + "without it transformers would not truncate at all");
-        int maxLen = r.integer("model_max_length", null);
-        if (maxLen < 2 || maxLen > 1_000_000)
-            throw r.error("model_max_length", "must be 2..1000000 (BOS and EOS included), found " + maxLen);
+        int maxLen = r.integer("model_max_length", null, 2, 1_000_000);   // BOS and EOS included
         Map<Integer, AddedToken> added = addedTokens(r);
         // CLIP always lower-cases and never adds a prefix space; these options cannot change that
         r.onlyDefault("do_lower_case", true);

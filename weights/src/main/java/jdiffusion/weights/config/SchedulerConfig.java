@@ -37,6 +37,9 @@ public record SchedulerConfig(
         }
     }
 
+    /** Upper bound of num_train_timesteps (diffusers' models use 1000; a few use 4000). */
+    public static final int MAX_TRAIN_TIMESTEPS = 1_000_000;
+
     private static final Set<String> COMMON = Set.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
             "trained_betas", "prediction_type", "timestep_spacing", "steps_offset", "rescale_betas_zero_snr");
     private static final Set<String> THRESHOLDING = Set.of("thresholding", "dynamic_thresholding_ratio", "sample_max_value");
@@ -76,22 +79,20 @@ public record SchedulerConfig(
     }
 
     public static SchedulerConfig parse(ConfigReader r, Kind k) {
-        String fileClass = r.json().has("_class_name") ? r.json().get("_class_name").asText() : null;
+        String fileClass = r.string("_class_name", null);
         boolean dpm = k == Kind.DPMPP_2M, euler = k == Kind.EULER;
-        int n = r.integer("num_train_timesteps", 1000);
-        double b0 = r.number("beta_start", 0.0001), b1 = r.number("beta_end", 0.02);
+        // the schedule's arrays have num_train_timesteps entries: bounded so that a typo cannot exhaust the heap
+        int n = r.integer("num_train_timesteps", 1000, 1, MAX_TRAIN_TIMESTEPS);
+        // β is a variance in (0, 1): α = 1 − β must stay in (0, 1) for ᾱ, σ and log-SNR to be finite
+        double b0 = r.numberBetween("beta_start", 0.0001, 0, 1);
+        double b1 = r.numberBetween("beta_end", 0.02, 0, 1);
         String sched = r.string("beta_schedule", "linear", "linear", "scaled_linear", "squaredcos_cap_v2");
-        double[] trained = null;
-        if (r.has("trained_betas")) {
-            var node = r.json().get("trained_betas");
-            if (!node.isArray() || node.size() != n) throw r.error("trained_betas", "must be a list of num_train_timesteps (" + n + ") numbers");
-            trained = new double[n];
-            for (int i = 0; i < n; i++) trained[i] = node.get(i).asDouble();
-        }
-        r.inert("trained_betas");
+        double[] trained = r.numbersBetween("trained_betas", 0, 1);
+        if (trained != null)
+            r.require(trained.length == n, "trained_betas", "has " + trained.length + " entries; it must have num_train_timesteps (" + n + ")");
         String pred = r.string("prediction_type", "epsilon", "epsilon", "v_prediction", "sample");
         String spacing = r.string("timestep_spacing", euler || dpm ? "linspace" : "leading", "leading", "linspace", "trailing");
-        int offset = r.integer("steps_offset", 0);
+        int offset = r.integer("steps_offset", 0, 0, n - 1);   // timesteps index the n-entry schedule
         r.onlyDefault("rescale_betas_zero_snr", false);
 
         Set<String> mine = keysOf(k);
@@ -102,7 +103,7 @@ public record SchedulerConfig(
         boolean lowerFinal = false;
         if (mine.contains("clip_sample")) {
             clip = r.bool("clip_sample", true);
-            clipRange = r.number("clip_sample_range", 1.0);
+            clipRange = r.positiveNumber("clip_sample_range", 1.0);
         }
         if (mine.contains("set_alpha_to_one")) alphaOne = r.bool("set_alpha_to_one", true);
         if (mine.contains("thresholding")) {
@@ -123,8 +124,7 @@ public record SchedulerConfig(
             r.string("timestep_type", "discrete", "discrete");
         }
         if (dpm) {
-            order = r.integer("solver_order", 2);
-            if (order != 1 && order != 2) throw r.error("solver_order", "only orders 1 and 2 are implemented, found " + order);
+            order = r.integer("solver_order", 2, 1, 2);   // only orders 1 and 2 are implemented
             r.string("algorithm_type", "dpmsolver++", "dpmsolver++");
             solverType = r.string("solver_type", "midpoint", "midpoint", "heun");
             lowerFinal = r.bool("lower_order_final", true);

@@ -29,50 +29,53 @@ public record UNet2DConditionConfig(
 
     public static UNet2DConditionConfig parse(ConfigReader r) {
         r.className("UNet2DConditionModel");
-        int sampleSize = r.has("sample_size") && r.json().get("sample_size").isArray()
-                ? r.integers("sample_size", null)[0] : r.integer("sample_size", 64);
-        int in = r.integer("in_channels", 4);
-        int out = r.integer("out_channels", 4);
+        int sampleSize = r.squareSize("sample_size", 64);
+        int in = r.positive("in_channels", 4);
+        int out = r.positive("out_channels", 4);
+        Limits.sample(r, "sample_size", in, sampleSize);
         boolean center = r.bool("center_input_sample", false);
         boolean flip = r.bool("flip_sin_to_cos", true);
-        int freqShift = r.integer("freq_shift", 0);
         List<String> down = r.strings("down_block_types", List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"));
         String mid = r.string("mid_block_type", "UNetMidBlock2DCrossAttn", "UNetMidBlock2DCrossAttn");
         List<String> up = r.strings("up_block_types", List.of("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"));
         for (String b : down) if (!DOWN_BLOCKS.contains(b)) throw r.error("down_block_types", "block type '" + b + "' is not supported (supported: " + DOWN_BLOCKS + ")");
         for (String b : up) if (!UP_BLOCKS.contains(b)) throw r.error("up_block_types", "block type '" + b + "' is not supported (supported: " + UP_BLOCKS + ")");
-        int[] ch = r.integers("block_out_channels", new int[]{320, 640, 1280, 1280});
+        int[] ch = r.positives("block_out_channels", new int[]{320, 640, 1280, 1280});
         int levels = ch.length;
-        if (down.size() != levels || up.size() != levels)
-            throw r.error("block_out_channels", levels + " levels, but " + down.size() + " down and " + up.size() + " up block types");
-        int[] lpb = r.perLevel("layers_per_block", levels);
+        r.require(down.size() == levels && up.size() == levels, "block_out_channels",
+                levels + " levels, but " + down.size() + " down and " + up.size() + " up block types");
+        Limits.levels(r, "block_out_channels", levels);
+        int freqShift = Limits.freqShift(r, ch[0]);
+        int[] lpb = r.perLevel("layers_per_block", levels, 1, Limits.MAX_LAYERS);
         if (lpb == null) lpb = filled(levels, 2);
-        double midScale = r.number("mid_block_scale_factor", 1);
-        int dpad = r.integer("downsample_padding", 1);
-        if (dpad != 0 && dpad != 1) throw r.error("downsample_padding", "must be 0 or 1, found " + dpad);
+        double midScale = r.positiveNumber("mid_block_scale_factor", 1);
+        int dpad = r.integer("downsample_padding", 1, 0, 1);
         r.string("act_fn", "silu", "silu", "swish");
-        int groups = r.integer("norm_num_groups", 32);
-        double eps = r.number("norm_eps", 1e-5);
-        int[] cross = r.perLevel("cross_attention_dim", levels);
+        int groups = r.positive("norm_num_groups", 32);
+        Limits.divisibleByGroups(r, "norm_num_groups", ch, groups);
+        double eps = r.positiveNumber("norm_eps", 1e-5);
+        int[] cross = r.perLevel("cross_attention_dim", levels, 1, ConfigReader.MAX);
         if (cross == null) cross = filled(levels, 1280);
-        int[] tl = r.perLevel("transformer_layers_per_block", levels);
+        int[] tl = r.perLevel("transformer_layers_per_block", levels, 1, Limits.MAX_LAYERS);
         if (tl == null) tl = filled(levels, 1);
         r.onlyDefault("reverse_transformer_layers_per_block", (Object) null);
         if (r.has("num_attention_heads"))
             throw r.error("num_attention_heads", "diffusers itself rejects num_attention_heads for UNet2DConditionModel; use attention_head_dim");
         r.inert("num_attention_heads");
-        int[] heads = r.perLevel("attention_head_dim", levels);
+        int[] heads = r.perLevel("attention_head_dim", levels, 1, ConfigReader.MAX);
         if (heads == null) heads = filled(levels, 8);
         for (int i = 0; i < levels; i++)
-            if (ch[i] % heads[i] != 0) throw r.error("attention_head_dim", "level " + i + ": " + ch[i] + " channels are not divisible by " + heads[i] + " heads");
+            r.require(ch[i] % heads[i] == 0, "attention_head_dim", "level " + i + ": " + ch[i] + " channels are not divisible by " + heads[i] + " heads");
         boolean linearProj = r.bool("use_linear_projection", false);
         boolean upcast = r.bool("upcast_attention", false); // float32 compute: upcasting is a no-op
         r.string("resnet_time_scale_shift", "default", "default");
         r.string("time_embedding_type", "positional", "positional");
-        Integer ted = r.nullableInteger("time_embedding_dim");
-        int convIn = r.integer("conv_in_kernel", 3);
-        int convOut = r.integer("conv_out_kernel", 3);
-        if (convIn % 2 == 0 || convOut % 2 == 0) throw r.error("conv_in_kernel", "kernel sizes must be odd");
+        Integer ted = r.nullableInteger("time_embedding_dim", 1, ConfigReader.MAX);
+        // odd kernels keep the size with padding (k−1)/2; the bound keeps k² × channels² within reason
+        int convIn = r.integer("conv_in_kernel", 3, 1, 31);
+        int convOut = r.integer("conv_out_kernel", 3, 1, 31);
+        r.require(convIn % 2 == 1, "conv_in_kernel", "kernel size " + convIn + " must be odd (diffusers pads by (k−1)/2)");
+        r.require(convOut % 2 == 1, "conv_out_kernel", "kernel size " + convOut + " must be odd (diffusers pads by (k−1)/2)");
         r.onlyDefault("only_cross_attention", false);
         r.onlyDefault("dual_cross_attention", false);
         r.onlyDefault("class_embed_type", (Object) null);
@@ -94,7 +97,7 @@ public record UNet2DConditionConfig(
         // inert at inference: dropout; the head count of an addition embedding that is not configured
         r.inert("dropout", "addition_embed_type_num_heads");
         r.finish();
-        return new UNet2DConditionConfig(sampleSize, in, out, center, flip, freqShift, ted == null ? ch[0] * 4 : ted,
+        return new UNet2DConditionConfig(sampleSize, in, out, center, flip, freqShift, ted == null ? Limits.timeEmbeddingDim(r, ch[0]) : ted,
                 down, mid, up, ch, lpb, midScale, dpad, heads, cross, tl, groups, eps, linearProj, upcast, convIn, convOut);
     }
 

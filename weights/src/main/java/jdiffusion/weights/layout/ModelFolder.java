@@ -37,7 +37,10 @@ public record ModelFolder(Path dir, Path config, Path weights, String className)
             throw WeightsException.at(dir, null, "not a diffusers model folder: config.json is missing");
         }
         var json = ConfigReader.read(config).json();
-        String cls = json.path("_class_name").asText(null);
+        var clsNode = json.path("_class_name");
+        if (!clsNode.isMissingNode() && !clsNode.isTextual())
+            throw WeightsException.at(config, "_class_name", "not a string: cannot tell which model this folder holds");
+        String cls = clsNode.isTextual() ? clsNode.asText() : null;
         var arch = json.path("architectures");   // transformers names the class there
         if (cls == null && arch.isArray() && arch.size() == 1 && arch.get(0).isTextual()) cls = arch.get(0).asText();
         if (cls == null)

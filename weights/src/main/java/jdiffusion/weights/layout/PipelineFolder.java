@@ -27,20 +27,29 @@ public record PipelineFolder(Path dir, String className, Map<String, String> com
         Path index = dir.resolve("model_index.json");
         if (!Files.isRegularFile(index)) throw WeightsException.at(dir, null, "not a pipeline folder: model_index.json is missing");
         ConfigReader r = ConfigReader.read(index);
-        String cls = r.json().path("_class_name").asText(null);
+        String cls = r.string("_class_name", null);
         Map<String, String> comps = new LinkedHashMap<>();
-        for (var it = r.json().fields(); it.hasNext(); ) {
+        for (var it = r.json().properties().iterator(); it.hasNext(); ) {
             var e = it.next();
-            if (e.getKey().startsWith("_")) continue;
+            String name = e.getKey();
+            if (name.startsWith("_")) continue;
             JsonNode v = e.getValue();
-            if (v.isArray() && v.size() == 2) {
-                if (v.get(1).isNull()) continue; // a component deliberately left out, e.g. safety_checker: [null, null]
-                comps.put(e.getKey(), v.get(1).asText());
+            if (!v.isArray()) {
+                // a pipeline option (e.g. requires_safety_checker: false); it does not affect the denoiser
+                r.require(v.isValueNode(), name, "expected a component [library, class] or a pipeline option value, found " + v);
+                continue;
             }
-            // other entries are pipeline options (e.g. requires_safety_checker); they do not affect the denoiser
+            r.require(v.size() == 2 && (v.get(0).isTextual() || v.get(0).isNull()) && (v.get(1).isTextual() || v.get(1).isNull()), name,
+                    "a component entry is [library, class] (two strings, or [null, null] for a left-out component), found " + v);
+            if (v.get(1).isNull()) continue; // a component deliberately left out, e.g. safety_checker: [null, null]
+            r.require(FOLDER_NAME.matcher(name).matches(), name, "a component name is the name of its sub-folder (letters, digits, '_', '-', '.'; not '.' or '..')");
+            comps.put(name, v.get(1).asText());
         }
         return new PipelineFolder(dir, cls, Collections.unmodifiableMap(comps));
     }
+
+    /** A plain folder name: no separators, not "." or "..". */
+    private static final java.util.regex.Pattern FOLDER_NAME = java.util.regex.Pattern.compile("(?!\\.{1,2}$)[A-Za-z0-9_.-]+");
 
     public boolean has(String component) {
         return components.containsKey(component) && Files.isDirectory(dir.resolve(component));
