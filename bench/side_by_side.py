@@ -15,7 +15,7 @@ median milliseconds per forward pass, the Java/PyTorch ratio, and each side's pe
     SD_CPP=~/stable-diffusion.cpp/build/bin/sd-cli /usr/bin/python3 bench/side_by_side.py --cases sd15-32-b2,sd15-64-b2
 
 --vector-bits runs the Java side once per vector width (-Djdiffusion.vectorBits), e.g. the AVX2 configuration
-on an AVX-512 machine; the GEMM case also times numpy's matmul (the same OpenBLAS through libblas.so.3).
+on an AVX-512 machine (avx2: the JVM itself limited to AVX2, -XX:UseAVX=2, so also to 16 vector registers); the GEMM case also times numpy's matmul (the same OpenBLAS through libblas.so.3).
 With SD_CPP (the sd-cli binary of leejet/stable-diffusion.cpp, built by the user outside this tree), the SD 1.5
 cases also run stable-diffusion.cpp at 256x256 (latent 32) and 512x512 (latent 64), Euler, CFG 7.5, on random
 float16 SD 1.5 weights the script writes once as a diffusers pipeline folder (--sdcpp-model-dir), and report
@@ -193,8 +193,14 @@ def run_torch(case, args):
 # ---------------------------------------------------------------------------------------------
 # Java side
 # ---------------------------------------------------------------------------------------------
+# --vector-bits values: a width forces the species (-Djdiffusion.vectorBits); "avx2" limits the JVM to AVX2
+# (-XX:UseAVX=2: 256-bit vectors and 16 vector registers, what a CPU without AVX-512 gives it)
+def width_opts(bits):
+    return "-XX:UseAVX=2" if bits == "avx2" else f"-Djdiffusion.vectorBits={bits}"
+
+
 def run_java(case, args, bits=None):
-    """./jdiffusion bench for a case; bits: the vector width to force (None: the preferred one)."""
+    """./jdiffusion bench for a case; bits: a --vector-bits value (None: the preferred width)."""
     source, batch, latent, tokens = CASES[case]
     cmd = [os.path.join(REPO, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
            "--threads", str(args.threads), "--tokens", str(tokens or args.tokens), "--backend", args.backend]
@@ -207,7 +213,7 @@ def run_java(case, args, bits=None):
     cmd += args.java_args.split()
     env = dict(os.environ)
     if bits:
-        env["JDIFFUSION_JAVA_OPTS"] = (env.get("JDIFFUSION_JAVA_OPTS", "") + f" -Djdiffusion.vectorBits={bits}").strip()
+        env["JDIFFUSION_JAVA_OPTS"] = (env.get("JDIFFUSION_JAVA_OPTS", "") + " " + width_opts(bits)).strip()
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
     if out.returncode != 0:
         raise RuntimeError("Java run failed:\n" + out.stdout[-2000:] + out.stderr[-3000:])
@@ -427,7 +433,8 @@ def main():
                    help="keep: glibc keeps freed memory (MALLOC_*_ environment), so PyTorch does not page-fault its"
                         " buffers in again on every operator (default); default: glibc's own settings")
     p.add_argument("--java-args", default="", help="extra arguments for ./jdiffusion bench")
-    p.add_argument("--vector-bits", default="", help="comma-separated vector widths to run the Java side at, e.g. 512,256"
+    p.add_argument("--vector-bits", default="", help="comma-separated vector widths to run the Java side at, e.g. 512,256,avx2"
+                   " (avx2: the JVM limited to AVX2 with -XX:UseAVX=2)"
                    " (-Djdiffusion.vectorBits; default: the preferred width only)")
     p.add_argument("--sdcpp-steps", type=int, default=4, help="sampling steps of each stable-diffusion.cpp run (with $SD_CPP)")
     p.add_argument("--sdcpp-model-dir", default=os.path.join(tempfile.gettempdir(), "jdiffusion-sd15-random-f16"),
@@ -442,7 +449,10 @@ def main():
         return torch_child(args)
     if args.check:
         return check(args)
-    widths = [int(b) for b in args.vector_bits.split(",")] if args.vector_bits else [None]
+    widths = [b.strip() for b in args.vector_bits.split(",")] if args.vector_bits else [None]
+    for b in widths:
+        if b not in (None, "128", "256", "512", "avx2"):
+            sys.exit(f"--vector-bits: {b} is not 128, 256, 512 or avx2")
     rows = []
     for rnd in range(args.rounds):
         for case in args.cases.split(","):
@@ -460,7 +470,7 @@ def main():
             sd = run_sdcpp(case, args) if SD_CPP_LATENT.get(case) and os.environ.get("SD_CPP") else None
             for bits in widths:
                 j = run_java(case, args, bits)
-                name = f"{case}@{j.get('vector_bits')}" if bits else case
+                name = f"{case}@{bits}" if bits else case
                 row = dict(case=name, java=j, torch=t, sdcpp=sd, load=f"{load0} -> {load_avg()}", round=rnd + 1)
                 rows.append(row)
                 print(f"{name}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
@@ -492,7 +502,7 @@ def main():
         if sel:
             jg = statistics.median(r["java"]["gemm_gflops"] for r in sel)
             og = statistics.median(r["torch"]["numpy_gemm_gflops"] for r in sel if r["torch"].get("numpy_gemm_gflops"))
-            print(f"GEMM 2048^3 at {sel[0]['java'].get('vector_bits')} bits: Java {jg:.1f} GFLOP/s, numpy/OpenBLAS {og:.1f} GFLOP/s"
+            print(f"GEMM 2048^3 at {bits or 'the preferred width'} ({sel[0]['java'].get('vector_bits')} bits): Java {jg:.1f} GFLOP/s, numpy/OpenBLAS {og:.1f} GFLOP/s"
                   f" (medians over {len(sel)} rounds), Java/OpenBLAS {jg / og:.2f}")
     jg = [r["java"]["gemm_gflops"] for r in rows if r["java"].get("gemm_gflops")]
     jc = [r["java"]["gemm_gflops_cpu"] for r in rows if r["java"].get("gemm_gflops_cpu")]
