@@ -380,7 +380,9 @@ def run_sdcpp(case, args):
         raise RuntimeError("stable-diffusion.cpp did not finish sampling:\n" + out[-3000:])
     steps = []
     for m in re.finditer(r"(\d+)/(\d+) - ([\d.]+)(s/it|it/s)", out):
-        steps.append(float(m.group(3)) if m.group(4) == "s/it" else 1 / float(m.group(3)))
+        v = float(m.group(3))
+        if v > 0:   # a step without a previous time stamp shows 0.00
+            steps.append(v if m.group(4) == "s/it" else 1 / v)
     step_s = statistics.median(steps) if steps else done / args.sdcpp_steps
     return {"step_s": step_s, "steps": steps, "sampling_s": done, "size": size, "wall_s": time.perf_counter() - t0,
             "command": " ".join(cmd)}
