@@ -6,8 +6,8 @@ package jdiffusion.kernels;
  * while the B panels stream past it), and a register-blocked micro-kernel ({@link GemmKernels}) keeps
  * its MR×2 vector accumulators in registers, so each loaded B vector feeds MR FMAs and each broadcast A
  * value 2. That is what makes it fast: the arithmetic runs from registers on unit-stride, cache-resident
- * data. The tile and block sizes follow the vector width and register count ({@link VectorWidth}):
- * 12×32 with AVX-512's 32 registers, 6×16 with AVX2's 16.
+ * data. The tile's columns follow the vector width, its rows and the block sizes the register plan
+ * ({@link VectorWidth}): 12 rows (12×32 at 512 bits, 12×16 at 256), or 6 with the 16-register plan.
  *
  * <p>B can come from anywhere through {@link PackB} (a matrix, a transposed weight, an image seen
  * through implicit im2col); A may be float32 or 16-bit ({@link MatA}); C's columns may be spread over

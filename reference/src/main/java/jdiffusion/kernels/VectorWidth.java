@@ -13,26 +13,26 @@ import jdk.incubator.vector.VectorSpecies;
  * there to test and measure the other configurations on one machine. A width above the machine's works,
  * but the Vector API then runs it in plain Java, many times slower.
  *
- * <p><b>Registers</b>: x86 has 32 vector registers with AVX-512 and 16 without (AVX2, SSE); AArch64 has 32.
- * The blocking plans for 32 at 512 bits (and on AArch64) and for 16 otherwise, so a forced 256-bit width on
- * an AVX-512 machine runs the AVX2 configuration (though the JIT may still use all 32 registers there).
- *
- * <p><b>GEMM micro-tile</b>, MR rows × NR = 2 vectors of columns: its MR·2 accumulators, the 2 vectors of B
- * and the broadcast A value must all stay in registers, or every step spills to memory.
+ * <p><b>GEMM micro-tile</b>, MR rows × NR = 2 vectors of columns (NR follows the width): two plans exist,
+ * for 32 vector registers (AVX-512, AArch64) and for 16 (x86 without AVX-512), selected with
+ * {@code -Djdiffusion.vectorRegisters=32|16}:
  * <ul>
- *   <li>32 registers: MR = 12, 24 + 2 + 1 = 27 live (12×32 at 512 bits: BLIS's SkylakeX sgemm kernel,
- *       32×12 column-major, is the same tile);</li>
- *   <li>16 registers: MR = 6, 12 + 2 + 1 = 15 live (6×16 at 256 bits: BLIS's Haswell sgemm kernel). The 12×16
- *       tile that 16 registers were given before needs 27 and spilled.</li>
+ *   <li>32: MR = 12, 24 accumulators + 2 vectors of B + the broadcast A value = 27 live (12×32 at 512 bits:
+ *       BLIS's SkylakeX sgemm kernel is the same tile); B blocks of 320 × 512 floats (640 KiB, for a 1 MiB L2);</li>
+ *   <li>16: MR = 6, 12 + 2 + 1 = 15 live, nothing spills (BLIS's Haswell sgemm tile, 6×16 at 256 bits);
+ *       B blocks of 256 × 256 (256 KiB).</li>
  * </ul>
- * <b>Cache blocks</b>: a packed B block of KC_MAX × NC floats stays in L2 while the MR × KC A panels pass
- * through L1: 640 KiB at 32 registers (the 1 MiB L2 of Zen 4/5 and Skylake-SP, where AVX-512 is), 256 KiB at
- * 16 (AVX2-only cores have 256 KiB–2 MiB of L2; Zen 2/3, common in cloud VMs, 512 KiB).
+ * The default is the 32-register plan at every width, because it measured faster even where only 16
+ * registers exist: with the JVM limited to AVX2 (-XX:UseAVX=2: 256-bit vectors, 16 registers) on an AMD
+ * EPYC (Zen 4), GEMM 2048³ on 2 threads ran at 62.2/63.5/62.3 GFLOP per CPU-second with the 12×16 tile and
+ * 46.1/46.3/46.1 with the 6×16 tile (3 alternating rounds, docs/results/vector-width-registers-2026-12-07.txt):
+ * C2 spills some of the 24 accumulators, but the 12-row tile loads each B vector for 12 rows instead of 6, and
+ * that wins. The 16-register plan stays selectable (and tested) for measuring it on other machines.
  *
  * <p>None of this changes results: every GEMM element is accumulated over k in order with one fused
  * multiply-add per step whatever the tile, and the Winograd transforms and the attention's softmax are
  * lane-wise, so GEMM, Winograd convolution and attention give the same bits in every configuration
- * (WidthInvarianceTest). Reductions across lanes (normalisation sums, dot products) depend on the width.
+ * (VectorWidthTest). Reductions across lanes (normalisation sums, dot products) depend on the width.
  */
 public final class VectorWidth {
     /** The system property that forces a width in bits. */
@@ -40,8 +40,10 @@ public final class VectorWidth {
     static final VectorSpecies<Float> S = species(System.getProperty(PROPERTY), FloatVector.SPECIES_PREFERRED);
     /** Floats per vector. */
     static final int L = S.length();
+    /** The system property that picks the register count the blocking plans for (16 or 32; default 32, see above). */
+    public static final String REGISTERS_PROPERTY = "jdiffusion.vectorRegisters";
     /** Vector registers the blocking plans for. */
-    static final int REGISTERS = registers(S.vectorBitSize(), System.getProperty("os.arch", ""));
+    static final int REGISTERS = registers(System.getProperty(REGISTERS_PROPERTY));
     /** GEMM micro-tile: MR rows by NR = 2 vectors of columns. */
     static final int MR = REGISTERS >= 32 ? 12 : 6, NR = 2 * L;
     /** GEMM cache blocks: at most KC_MAX deep, NC columns per packed B block. */
@@ -62,9 +64,15 @@ public final class VectorWidth {
         };
     }
 
-    /** 32 vector registers with AVX-512 (a 512-bit width) and on AArch64, 16 otherwise (AVX2, SSE). */
-    static int registers(int bits, String arch) {
-        return bits >= 512 || arch.equals("aarch64") ? 32 : 16;
+    /** The {@value #REGISTERS_PROPERTY} value: 16 or 32, null for the default, 32. */
+    static int registers(String value) {
+        if (value == null) return 32;
+        return switch (value.strip()) {
+            case "16" -> 16;
+            case "32" -> 32;
+            default -> throw new IllegalArgumentException("-D" + REGISTERS_PROPERTY + "=" + value + ": allowed: 16 or 32"
+                    + " (the register count the GEMM blocking plans for; default 32)");
+        };
     }
 
     /** Vector width in bits. */
@@ -76,7 +84,8 @@ public final class VectorWidth {
     public static String describe() {
         String from = System.getProperty(PROPERTY) != null ? "forced by -D" + PROPERTY + ", preferred " + FloatVector.SPECIES_PREFERRED.vectorBitSize()
                 : "the preferred width";
-        return String.format("vector_bits=%d (%s), blocking for %d registers: GEMM micro-tile %dx%d, B block %dx%d",
-                bits(), from, REGISTERS, MR, NR, KC_MAX, NC);
+        String regs = System.getProperty(REGISTERS_PROPERTY) != null ? " (forced by -D" + REGISTERS_PROPERTY + ")" : "";
+        return String.format("vector_bits=%d (%s), blocking for %d registers%s: GEMM micro-tile %dx%d, B block %dx%d",
+                bits(), from, REGISTERS, regs, MR, NR, KC_MAX, NC);
     }
 }

@@ -20,10 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The vector configuration: the {@value VectorWidth#PROPERTY} property is parsed strictly and really
- * selects the species (the build runs the kernel tests once more with 256 bits forced, see
- * reference/pom.xml, so both micro-tiles are checked against the scalar path wherever the machine's
- * preferred width is 512), the register blocking fits the register file, and GEMM, Winograd convolution
- * and attention give the same bits at 256 and 512 bits (child JVMs, one per width) as in this JVM.
+ * selects the species (the build runs the kernel tests once more with 256 bits and the 16-register plan
+ * forced, see reference/pom.xml, so both micro-tiles and widths are checked against the scalar path wherever
+ * the machine's preferred width is 512), the register blocking fits the register file, and GEMM, Winograd convolution
+ * and attention give the same bits at 256 and 512 bits and with both register plans (child JVMs) as in this JVM.
  */
 class VectorWidthTest {
 
@@ -41,17 +41,20 @@ class VectorWidthTest {
     }
 
     @Test
-    void registersFollowTheInstructionSet() {
-        assertEquals(32, VectorWidth.registers(512, "amd64"));
-        assertEquals(16, VectorWidth.registers(256, "amd64"));
-        assertEquals(16, VectorWidth.registers(128, "amd64"));
-        assertEquals(32, VectorWidth.registers(128, "aarch64"));
+    void registerPlanIsParsedStrictly() {
+        assertEquals(32, VectorWidth.registers(null));
+        assertEquals(32, VectorWidth.registers("32"));
+        assertEquals(16, VectorWidth.registers(" 16"));
+        var e = assertThrows(IllegalArgumentException.class, () -> VectorWidth.registers("24"));
+        assertEquals("-Djdiffusion.vectorRegisters=24: allowed: 16 or 32 (the register count the GEMM blocking plans for; default 32)",
+                e.getMessage());
     }
 
     /** The configuration this JVM runs is the one asked for, and its micro-tile fits the register file. */
     @Test
     void activeConfiguration() {
-        String forced = System.getProperty(VectorWidth.PROPERTY);
+        String forced = System.getProperty(VectorWidth.PROPERTY), regs = System.getProperty(VectorWidth.REGISTERS_PROPERTY);
+        assertEquals(regs == null ? 32 : Integer.parseInt(regs.strip()), VectorWidth.REGISTERS);
         int want = forced != null ? Integer.parseInt(forced.strip()) : FloatVector.SPECIES_PREFERRED.vectorBitSize();
         assertEquals(want, VectorWidth.bits());
         assertEquals(want / 32, VectorWidth.L);
@@ -72,16 +75,17 @@ class VectorWidthTest {
     @Test
     void gemmWinogradAndAttentionGiveTheSameBitsAtEveryWidth() throws Exception {
         String here = Probe.digest();
-        for (String bits : new String[]{"256", "512"}) {
-            String child = runProbe(bits);
-            assertEquals(here, child, "digest at " + bits + " bits differs from this JVM's (" + VectorWidth.describe() + ")");
+        for (String[] config : new String[][]{{"256", "32"}, {"256", "16"}, {"512", "32"}}) {
+            String child = runProbe(config[0], config[1]);
+            assertEquals(here, child, "digest at " + config[0] + " bits, " + config[1] + " registers differs from this JVM's ("
+                    + VectorWidth.describe() + ")");
         }
     }
 
-    private static String runProbe(String bits) throws IOException, InterruptedException {
+    private static String runProbe(String bits, String registers) throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "--add-modules", "jdk.incubator.vector", "-Xmx1g",
-                "-D" + VectorWidth.PROPERTY + "=" + bits, "-cp", System.getProperty("java.class.path"), Probe.class.getName()));
+                "-D" + VectorWidth.PROPERTY + "=" + bits, "-D" + VectorWidth.REGISTERS_PROPERTY + "=" + registers, "-cp", System.getProperty("java.class.path"), Probe.class.getName()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(10, TimeUnit.MINUTES), "probe at " + bits + " bits did not finish");
