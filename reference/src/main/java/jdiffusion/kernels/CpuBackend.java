@@ -1,6 +1,7 @@
 package jdiffusion.kernels;
 
 import jdiffusion.tensor.Tensor;
+import jdiffusion.tensor.TensorArena;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -22,7 +23,9 @@ import java.util.WeakHashMap;
  * </ul>
  * Conv and linear weights may be float32 or 16-bit ({@link Tensor#isHalf()}); they are converted while
  * packing. Work is split by output index only, so results are bit-identical for any thread count.
- * Every kernel is tested against {@link ScalarBackend}.
+ * Every kernel is tested against {@link ScalarBackend}. Outputs come from the forward pass's
+ * {@link jdiffusion.tensor.TensorArena} ({@link Tensor#output}): recycled buffers, so every kernel writes
+ * every element of its output.
  */
 public final class CpuBackend implements Backend, AutoCloseable {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -42,13 +45,28 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
     private long winogradBytes;
 
+    /** Recycled activation storage of the passes run on this backend (null: every output a new array). */
+    private final TensorArena arena;
+
+    /** A backend whose passes recycle activations, unless -Djdiffusion.arena=false (for A/B measurements). */
     public CpuBackend(int threads) {
+        this(threads, !"false".equalsIgnoreCase(System.getProperty("jdiffusion.arena")));
+    }
+
+    /** @param recycle whether forward passes recycle activation storage ({@link TensorArena}) */
+    public CpuBackend(int threads, boolean recycle) {
         this.par = new Parallel(threads);
+        this.arena = recycle ? new TensorArena() : null;
     }
 
     @Override
     public String name() {
         return "cpu";
+    }
+
+    @Override
+    public TensorArena arena() {
+        return arena;
     }
 
     public int threads() {
@@ -67,8 +85,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int oh = (h + pt + pb - kh) / stride + 1, ow = (wd + pl + pr - kw) / stride + 1, ohw = oh * ow;
         int kk = cin * kh * kw;
-        Tensor out = Tensor.zeros(n, cout, oh, ow);
+        Tensor out = Tensor.output(n, cout, oh, ow);   // recycled storage: every element is written below
         float[] O = out.data();
+        if (kk == 0) java.util.Arrays.fill(O, 0f);     // an empty reduction: the GEMM leaves C as it is
         int tiles = n * ((oh + 1) / 2) * ((ow + 1) / 2);
         if (kh == 3 && kw == 3 && stride == 1 && tiles >= WINOGRAD_MIN_TILES) {
             float[] u = winogradWeights(w, tiles);
@@ -139,8 +158,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int in = w.dim(1), outF = w.dim(0), rows = x.numel() / in;
         int[] s = x.shape();
         s[s.length - 1] = outF;
-        Tensor out = Tensor.zeros(s);
+        Tensor out = Tensor.output(s);
         float[] O = out.data();
+        if (in == 0) java.util.Arrays.fill(O, 0f);     // an empty reduction: the GEMM leaves C as it is
         if (rows <= FEW_ROWS) {
             fewRows(x.data(), rows, in, weight(w, in), bias == null ? null : bias.data(), outF, O);
             return out;
@@ -188,7 +208,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         Shapes.groupNorm(x, groups, gamma, beta);
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c), cpg = c / groups;
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data(), G = gamma.data(), B = beta.data();
         par.forRange(n * groups, 1, (q0, q1) -> {
             for (int q = q0; q < q1; q++) {
@@ -265,7 +285,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int c = x.dim(-1), rows = x.numel() / c;
         Shapes.vector(gamma, c, "layerNorm gamma");
         Shapes.vector(beta, c, "layerNorm beta");
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data(), G = gamma.data(), B = beta.data();
         par.forRange(rows, 16, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -286,7 +306,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor silu(Tensor x) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
         // whole vectors everywhere (the last one masked), so no element depends on the thread split
@@ -296,7 +316,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor gelu(Tensor x) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
         par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.gelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
@@ -305,7 +325,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor quickGelu(Tensor x) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
         par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.quickGelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
@@ -319,7 +339,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
         int[] s = x.shape();
         s[s.length - 1] = f;
-        Tensor out = Tensor.zeros(s);
+        Tensor out = Tensor.output(s);
         float[] X = x.data(), O = out.data();
         par.forRange(rows, Math.max(1, 8192 / f), (r0, r1) -> {
             for (int r = r0; r < r1; r++) FastMath.geluGate(X, r * two, r * two + f, O, r * f, f);
@@ -337,7 +357,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         if (causal) Shapes.causalAttention(q, k, v, heads);
         else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
-        Tensor out = Tensor.zeros(b, tq, c);
+        Tensor out = Tensor.output(b, tq, c);
         FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale, causal);
         return out;
     }
@@ -345,7 +365,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor out = Tensor.zeros(n, c, 2 * h, 2 * w);
+        Tensor out = Tensor.output(n, c, 2 * h, 2 * w);
         float[] X = x.data(), O = out.data();
         par.forRange(n * c, 4, (p0, p1) -> {
             for (int p = p0; p < p1; p++)
@@ -365,7 +385,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor add(Tensor a, Tensor b) {
         Shapes.same(a, b, "add");
-        Tensor out = Tensor.zeros(a.shape());
+        Tensor out = Tensor.output(a.shape());
         float[] A = a.data(), B = b.data(), O = out.data();
         par.forRange(a.numel(), 65536, (i0, i1) -> {
             int i = i0;
@@ -379,7 +399,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor addChannelBias(Tensor x, Tensor v) {
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c);
         if (v.numel() != n * c) throw new IllegalArgumentException("addChannelBias: " + v.shapeString() + " does not match " + x.shapeString());
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data(), Vv = v.data();
         par.forRange(n * c, 16, (p0, p1) -> {
             for (int p = p0; p < p1; p++) addScalar(X, O, p * spatial, spatial, Vv[p]);
@@ -394,7 +414,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor scale(Tensor x, float s) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         par.forRange(x.numel(), 65536, (i0, i1) -> {
             int i = i0;
@@ -407,7 +427,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor toTokens(Tensor x) {
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        Tensor out = Tensor.zeros(n, hw, c);
+        Tensor out = Tensor.output(n, hw, c);
         float[] X = x.data(), O = out.data();
         par.forRange(n * hw, 64, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -422,7 +442,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor fromTokens(Tensor x, int h, int w) {
         int n = x.dim(0), hw = x.dim(1), c = x.dim(2);
         if (hw != h * w) throw new IllegalArgumentException("fromTokens: " + hw + " tokens is not " + h + "x" + w);
-        Tensor out = Tensor.zeros(n, c, h, w);
+        Tensor out = Tensor.output(n, c, h, w);
         float[] X = x.data(), O = out.data();
         par.forRange(n * c, 4, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
