@@ -177,9 +177,11 @@ def run_torch(case, args):
 # ---------------------------------------------------------------------------------------------
 # Java side
 # ---------------------------------------------------------------------------------------------
-def run_java(case, args):
+def run_java(case, args, repo=None):
+    """./jdiffusion bench of this checkout (or of `repo`, e.g. a checkout of main for a before/after comparison)."""
+    repo = repo or REPO
     source, batch, latent, tokens = CASES[case]
-    cmd = [os.path.join(REPO, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
+    cmd = [os.path.join(repo, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
            "--threads", str(args.threads), "--tokens", str(tokens or args.tokens), "--backend", args.backend]
     if source == "gemm":
         cmd += ["--gemm-only"]
@@ -188,7 +190,7 @@ def run_java(case, args):
     if latent:
         cmd += ["--latent", str(latent)]
     cmd += args.java_args.split()
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
     if out.returncode != 0:
         raise RuntimeError("Java run failed:\n" + out.stdout[-2000:] + out.stderr[-3000:])
     text = out.stdout
@@ -198,6 +200,13 @@ def run_java(case, args):
     res["runs"] = [float(x) for x in re.findall(r"^run \d+: ([\d.]+) ms", text, re.M)]
     m = re.search(r"peak_rss_mib=(\d+)", text)
     res["peak_mib"] = int(m.group(1)) if m else None
+    # the heap: its pools' peak (garbage included), live after a full collection at the end, live after loading
+    # (the weights), the Winograd weight cache, and the peak of the activation arena (absent in older builds)
+    for key in ("peak_heap_mib", "live_heap_mib", "model_heap_mib", "winograd_cache_mib"):
+        m = re.search(key + r"=(\d+)", text)
+        res[key] = int(m.group(1)) if m else None
+    m = re.search(r"arena: .*peak in use (\d+) MiB", text)
+    res["arena_peak_mib"] = int(m.group(1)) if m else None
     m = re.search(r"gemm_\d+=([\d.]+) GFLOP/s .*?, ([\d.]+) GFLOP per CPU-second", text)
     res["gemm_gflops"] = float(m.group(1)) if m else None
     res["gemm_gflops_cpu"] = float(m.group(2)) if m else None
@@ -253,11 +262,17 @@ def main():
                    help="keep: glibc keeps freed memory (MALLOC_*_ environment), so PyTorch does not page-fault its"
                         " buffers in again on every operator (default); default: glibc's own settings")
     p.add_argument("--java-args", default="", help="extra arguments for ./jdiffusion bench")
+    p.add_argument("--baseline", help="another checkout (e.g. of main) whose ./jdiffusion bench also runs after this one's,"
+                                      " for a before/after comparison in the same run")
     p.add_argument("--check", action="store_true", help="parity check (same weights, same output) and exit")
     p.add_argument("--verbose", action="store_true", help="print the Java bench output")
     p.add_argument("--torch-case", help=argparse.SUPPRESS)
     args = p.parse_args()
     MODELS_DIR = os.path.abspath(args.models_dir)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
+        if not os.access(os.path.join(args.baseline, "jdiffusion"), os.X_OK):
+            sys.exit(f"--baseline {args.baseline}: no ./jdiffusion launcher there")
     if args.torch_case:
         return torch_child(args)
     if args.check:
@@ -274,22 +289,42 @@ def main():
             sys.exit(f"PyTorch runs on netlib's reference BLAS ({t['blas']}), which is not a fair opponent:\n"
                      "  apt-get install libopenblas0-pthread   (update-alternatives then selects OpenBLAS)")
         j = run_java(case, args)
-        row = dict(case=case, java=j, torch=t, load=f"{load0} -> {load_avg()}")
+        base = run_java(case, args, args.baseline) if args.baseline else None
+        row = dict(case=case, java=j, torch=t, baseline=base, load=f"{load0} -> {load_avg()}")
         rows.append(row)
         print(f"{case}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
               f" (load {row['load']})", flush=True)
         print(f"  runs ms: java {' '.join(f'{x:.1f}' for x in j.get('runs', []))}; pytorch {' '.join(f'{x:.1f}' for x in t.get('runs', []))}",
               flush=True)
+        print(f"  memory MiB: java peak RSS {j['peak_mib']}, heap peak {j['peak_heap_mib']} / live {j['live_heap_mib']}"
+              f" (weights {j['model_heap_mib']}, Winograd cache {j['winograd_cache_mib']}, arena peak {j['arena_peak_mib']});"
+              f" pytorch peak RSS {t['peak_mib']}", flush=True)
+        if base:
+            print(f"  baseline ({args.baseline}): java {base['median_ms']:.1f} ms, runs {' '.join(f'{x:.1f}' for x in base.get('runs', []))};"
+                  f" peak RSS {base['peak_mib']} MiB, heap peak {base['peak_heap_mib']} MiB", flush=True)
     print()
-    print("| case | Java ms | PyTorch ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java GMAC/s | Java peak MiB"
-          " | PyTorch peak MiB | load (1/5/15 min) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| case | Java ms | PyTorch ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java GMAC/s | Java peak RSS MiB"
+          " | PyTorch peak RSS MiB | Java/PyTorch peak RSS | Java heap peak / live MiB | load (1/5/15 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         j, t = r["java"], r["torch"]
         rate = f"{j['gmacs'] / j['median_ms'] * 1e3:.1f}" if j.get("gmacs") else ""
         fastest = f"{min(j['runs']) / min(t['runs']):.2f}" if j.get("runs") and t.get("runs") else ""
+        rss = f"{j['peak_mib'] / t['peak_mib']:.2f}" if j.get("peak_mib") and t.get("peak_mib") else ""
+        heap = f"{j['peak_heap_mib']} / {j['live_heap_mib']}" if j.get("live_heap_mib") is not None else ""
         print(f"| {r['case']} | {j['median_ms']:.1f} | {t['median_ms']:.1f} | {j['median_ms'] / t['median_ms']:.2f} | {fastest} | {rate} |"
-              f" {j['peak_mib']} | {t['peak_mib']} | {r['load']} |")
+              f" {j['peak_mib']} | {t['peak_mib']} | {rss} | {heap} | {r['load']} |")
+    if args.baseline and rows:
+        print(f"\nBaseline Java ({args.baseline}), same runs:\n")
+        print("| case | Java ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java peak RSS MiB | Java/PyTorch peak RSS"
+              " | Java heap peak MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            b, t = r["baseline"], r["torch"]
+            fastest = f"{min(b['runs']) / min(t['runs']):.2f}" if b.get("runs") and t.get("runs") else ""
+            rss = f"{b['peak_mib'] / t['peak_mib']:.2f}" if b.get("peak_mib") and t.get("peak_mib") else ""
+            print(f"| {r['case']} | {b['median_ms']:.1f} | {b['median_ms'] / t['median_ms']:.2f} | {fastest} | {b['peak_mib']} | {rss}"
+                  f" | {b['peak_heap_mib']} |")
     jg = [r["java"]["gemm_gflops"] for r in rows if r["java"].get("gemm_gflops")]
     jc = [r["java"]["gemm_gflops_cpu"] for r in rows if r["java"].get("gemm_gflops_cpu")]
     tg = [r["torch"]["gemm_gflops"] for r in rows]
