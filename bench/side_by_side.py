@@ -177,8 +177,22 @@ def run_torch(case, args):
 # ---------------------------------------------------------------------------------------------
 # Java side
 # ---------------------------------------------------------------------------------------------
-def run_java(case, args, repo=None):
-    """./jdiffusion bench of this checkout (or of `repo`, e.g. a checkout of main for a before/after comparison)."""
+def parse_variant(spec):
+    """'NAME;ENV=VALUE;...;--bench-option value' -> (name, environment overrides, extra bench arguments)."""
+    name, *parts = spec.split(";")
+    env, extra = {}, []
+    for part in parts:
+        if not part.startswith("--") and "=" in part:
+            k, v = part.split("=", 1)
+            env[k.strip()] = v
+        else:
+            extra += part.split()
+    return name, env, extra
+
+
+def run_java(case, args, repo=None, env=None, extra=()):
+    """./jdiffusion bench of this checkout (or of `repo`, e.g. a checkout of main for a before/after comparison),
+    with environment overrides `env` (e.g. JDIFFUSION_JAVA_OPTS) and extra bench arguments."""
     repo = repo or REPO
     source, batch, latent, tokens = CASES[case]
     cmd = [os.path.join(repo, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
@@ -189,8 +203,8 @@ def run_java(case, args, repo=None):
         cmd += ["--arch", source] if source in ARCH_FILES else ["--model", source_path(source)]
     if latent:
         cmd += ["--latent", str(latent)]
-    cmd += args.java_args.split()
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+    cmd += args.java_args.split() + list(extra)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, env={**os.environ, **(env or {})})
     if out.returncode != 0:
         raise RuntimeError("Java run failed:\n" + out.stdout[-2000:] + out.stderr[-3000:])
     text = out.stdout
@@ -264,6 +278,9 @@ def main():
     p.add_argument("--java-args", default="", help="extra arguments for ./jdiffusion bench")
     p.add_argument("--baseline", help="another checkout (e.g. of main) whose ./jdiffusion bench also runs after this one's,"
                                       " for a before/after comparison in the same run")
+    p.add_argument("--variant", action="append", default=[],
+                   help="another run of this checkout's Java per case, after the default one: 'NAME;ENV=VALUE;...;--bench-option"
+                        " value', e.g. 'arena-off;JDIFFUSION_JAVA_OPTS=-Djdiffusion.arena=false' (repeatable)")
     p.add_argument("--check", action="store_true", help="parity check (same weights, same output) and exit")
     p.add_argument("--verbose", action="store_true", help="print the Java bench output")
     p.add_argument("--torch-case", help=argparse.SUPPRESS)
@@ -290,7 +307,15 @@ def main():
                      "  apt-get install libopenblas0-pthread   (update-alternatives then selects OpenBLAS)")
         j = run_java(case, args)
         base = run_java(case, args, args.baseline) if args.baseline else None
-        row = dict(case=case, java=j, torch=t, baseline=base, load=f"{load0} -> {load_avg()}")
+        variants = {}
+        for spec in args.variant:
+            name, env, extra = parse_variant(spec)
+            try:
+                variants[name] = run_java(case, args, env=env, extra=extra)
+            except RuntimeError as e:   # a variant that fails (e.g. out of memory) is reported, the other runs go on
+                print(f"  variant {name} failed: {str(e)[-600:]}", flush=True)
+                variants[name] = None
+        row = dict(case=case, java=j, torch=t, baseline=base, variants=variants, load=f"{load0} -> {load_avg()}")
         rows.append(row)
         print(f"{case}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
               f" (load {row['load']})", flush=True)
@@ -299,6 +324,12 @@ def main():
         print(f"  memory MiB: java peak RSS {j['peak_mib']}, heap peak {j['peak_heap_mib']} / live {j['live_heap_mib']}"
               f" (weights {j['model_heap_mib']}, Winograd cache {j['winograd_cache_mib']}, arena peak {j['arena_peak_mib']});"
               f" pytorch peak RSS {t['peak_mib']}", flush=True)
+        for name, v in variants.items():
+            if v is None:
+                continue
+            print(f"  variant {name}: java {v['median_ms']:.1f} ms, runs {' '.join(f'{x:.1f}' for x in v.get('runs', []))};"
+                  f" peak RSS {v['peak_mib']} MiB, heap peak {v['peak_heap_mib']} / live {v['live_heap_mib']} MiB"
+                  f" (Winograd cache {v['winograd_cache_mib']}, arena peak {v['arena_peak_mib']})", flush=True)
         if base:
             print(f"  baseline ({args.baseline}): java {base['median_ms']:.1f} ms, runs {' '.join(f'{x:.1f}' for x in base.get('runs', []))};"
                   f" peak RSS {base['peak_mib']} MiB, heap peak {base['peak_heap_mib']} MiB", flush=True)
@@ -325,6 +356,21 @@ def main():
             rss = f"{b['peak_mib'] / t['peak_mib']:.2f}" if b.get("peak_mib") and t.get("peak_mib") else ""
             print(f"| {r['case']} | {b['median_ms']:.1f} | {b['median_ms'] / t['median_ms']:.2f} | {fastest} | {b['peak_mib']} | {rss}"
                   f" | {b['peak_heap_mib']} |")
+    for spec in args.variant:
+        name = parse_variant(spec)[0]
+        print(f"\nVariant {name} ({spec}), same runs:\n")
+        print("| case | Java ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java peak RSS MiB | Java/PyTorch peak RSS"
+              " | Java heap peak / live MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            v, t = r["variants"][name], r["torch"]
+            if v is None:
+                print(f"| {r['case']} | failed | | | | | |")
+                continue
+            fastest = f"{min(v['runs']) / min(t['runs']):.2f}" if v.get("runs") and t.get("runs") else ""
+            rss = f"{v['peak_mib'] / t['peak_mib']:.2f}" if v.get("peak_mib") and t.get("peak_mib") else ""
+            print(f"| {r['case']} | {v['median_ms']:.1f} | {v['median_ms'] / t['median_ms']:.2f} | {fastest} | {v['peak_mib']} | {rss}"
+                  f" | {v['peak_heap_mib']} / {v['live_heap_mib']} |")
     jg = [r["java"]["gemm_gflops"] for r in rows if r["java"].get("gemm_gflops")]
     jc = [r["java"]["gemm_gflops_cpu"] for r in rows if r["java"].get("gemm_gflops_cpu")]
     tg = [r["torch"]["gemm_gflops"] for r in rows]
