@@ -113,7 +113,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private float[] winogradWeights(Tensor w, int tiles) {
         float[] u = winograd.get(w);
         if (u != null) return u;
-        boolean cacheable = !w.isHalf() && winogradBytes + 64L * w.dim(0) * w.dim(1) <= WINOGRAD_CACHE_BYTES;
+        boolean cacheable = !w.isHalf() && winogradBytes + winogradCacheEntryBytes(w.dim(0), w.dim(1)) <= WINOGRAD_CACHE_BYTES;
         if (!cacheable && tiles < WINOGRAD_PER_CALL_TILES) return null;
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         if (cacheable)
@@ -133,6 +133,15 @@ public final class CpuBackend implements Backend, AutoCloseable {
      */
     public static boolean usesWinograd(int kh, int kw, int stride, long tiles, boolean cached) {
         return kh == 3 && kw == 3 && stride == 1 && tiles >= (cached ? WINOGRAD_MIN_TILES : WINOGRAD_PER_CALL_TILES);
+    }
+
+    /**
+     * Bytes one cached Winograd weight takes: its 16 transformed [cout, cin] planes (16/9 of the 3×3
+     * weight), packed in GEMM panels, so cout rounded up to the register block. MemoryBudget's estimate
+     * of the cache uses this, so it matches what {@link #winogradCacheBytes()} reports after a pass.
+     */
+    public static long winogradCacheEntryBytes(int cout, int cin) {
+        return 4L * 16 * MatA.packedSize(cout, cin);
     }
 
     /** The budget for cached Winograd weights, in bytes (property jdiffusion.winogradCacheMiB). */
