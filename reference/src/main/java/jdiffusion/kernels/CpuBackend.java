@@ -23,9 +23,14 @@ import java.util.WeakHashMap;
  * </ul>
  * Conv and linear weights may be float32 or 16-bit ({@link Tensor#isHalf()}); they are converted while
  * packing. Work is split by output index only, so results are bit-identical for any thread count.
- * Every kernel is tested against {@link ScalarBackend}. Outputs come from the forward pass's
- * {@link jdiffusion.tensor.TensorArena} ({@link Tensor#output}): recycled buffers, so every kernel writes
- * every element of its output.
+ *
+ * <p>Batch invariance: every choice of algorithm depends on the shape of one sample (and the weight),
+ * never on the batch size or on what ran before (the Winograd cache only decides whether transformed
+ * weights are kept, not whether Winograd is used), and every reduction runs within one sample in a
+ * fixed order. So a sample gets the same bits alone or in any batch — what per-sample acceleration and
+ * a batching server rely on ({@code BatchInvarianceTest}). Every kernel is tested against
+ * {@link ScalarBackend}. Outputs come from the forward pass's {@link TensorArena} ({@link Tensor#output}):
+ * recycled buffers, so every kernel writes every element of its output.
  */
 public final class CpuBackend implements Backend, AutoCloseable {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -34,14 +39,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private final Parallel par;
     /**
      * Winograd F(2×2, 3×3) is used for 3×3 stride-1 convolutions from WINOGRAD_MIN_TILES output tiles
-     * (2×2 pixels, whole batch) on when its transformed weights are cached, and from
-     * WINOGRAD_PER_CALL_TILES on when they have to be transformed for the call (16-bit weights, or the
-     * cache budget spent): below that the transform costs more than it saves.
+     * (2×2 pixels) per image on for float32 weights, whose transform is cached, and from
+     * WINOGRAD_HALF_MIN_TILES per image on for 16-bit weights, which are transformed for each call:
+     * below that the transform costs more than it saves. Counted per image, not per batch, so the
+     * choice (and with it the bits) does not depend on the batch size.
      */
     static final int WINOGRAD_MIN_TILES = Integer.getInteger("jdiffusion.winogradMinTiles", 64);
-    static final int WINOGRAD_PER_CALL_TILES = 256;
-    /** Budget for cached transformed weights (16/9 of the 3×3 weights they come from), default 2 GiB. */
+    static final int WINOGRAD_HALF_MIN_TILES = 256;
+    /** Default budget for cached transformed weights (16/9 of the 3×3 weights they come from), 2 GiB. */
     private static final long WINOGRAD_CACHE_BYTES = Long.getLong("jdiffusion.winogradCacheMiB", 2048) << 20;
+    private final long winogradCacheBudget;
     private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
     private long winogradBytes;
 
@@ -50,23 +57,37 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /** A backend whose passes recycle activations, unless -Djdiffusion.arena=false (for A/B measurements). */
     public CpuBackend(int threads) {
-        this(threads, !"false".equalsIgnoreCase(System.getProperty("jdiffusion.arena")));
+        this(threads, WINOGRAD_CACHE_BYTES, recycleByDefault());
     }
 
     /** @param recycle whether forward passes recycle activation storage ({@link TensorArena}) */
     public CpuBackend(int threads, boolean recycle) {
+        this(threads, WINOGRAD_CACHE_BYTES, recycle);
+    }
+
+    /** With a budget in bytes for cached Winograd weights (past it, weights are transformed per call). */
+    CpuBackend(int threads, long winogradCacheBytes) {
+        this(threads, winogradCacheBytes, recycleByDefault());
+    }
+
+    private CpuBackend(int threads, long winogradCacheBytes, boolean recycle) {
         this.par = new Parallel(threads);
+        this.winogradCacheBudget = winogradCacheBytes;
         this.arena = recycle ? new TensorArena() : null;
     }
 
-    @Override
-    public String name() {
-        return "cpu";
+    private static boolean recycleByDefault() {
+        return !"false".equalsIgnoreCase(System.getProperty("jdiffusion.arena"));
     }
 
     @Override
     public TensorArena arena() {
         return arena;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
     }
 
     public int threads() {
@@ -88,13 +109,10 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.output(n, cout, oh, ow);   // recycled storage: every element is written below
         float[] O = out.data();
         if (kk == 0) java.util.Arrays.fill(O, 0f);     // an empty reduction: the GEMM leaves C as it is
-        int tiles = n * ((oh + 1) / 2) * ((ow + 1) / 2);
-        if (kh == 3 && kw == 3 && stride == 1 && tiles >= WINOGRAD_MIN_TILES) {
-            float[] u = winogradWeights(w, tiles);
-            if (u != null) {
-                Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, u, bias == null ? null : bias.data(), cout, oh, ow, O);
-                return out;
-            }
+        int tilesPerImage = ((oh + 1) / 2) * ((ow + 1) / 2);
+        if (usesWinograd(kh, kw, stride, tilesPerImage, w.isHalf())) {
+            Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, winogradWeights(w), bias == null ? null : bias.data(), cout, oh, ow, O);
+            return out;
         }
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
         // one GEMM for the whole batch: columns are the output pixels of all images
@@ -107,18 +125,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /**
      * The Winograd-transformed 3×3 weights: from the cache (kept while the weight is alive, float32
-     * weights only, within the budget), or transformed for this call when that pays off; null when the
-     * direct convolution is the better choice.
+     * weights only, within the budget), else transformed for this call. The same bits either way.
      */
-    private float[] winogradWeights(Tensor w, int tiles) {
+    private float[] winogradWeights(Tensor w) {
         float[] u = winograd.get(w);
         if (u != null) return u;
-        boolean cacheable = !w.isHalf() && winogradBytes + winogradCacheEntryBytes(w.dim(0), w.dim(1)) <= WINOGRAD_CACHE_BYTES;
-        if (!cacheable && tiles < WINOGRAD_PER_CALL_TILES) return null;
+        boolean cacheable = !w.isHalf() && winogradBytes + winogradCacheEntryBytes(w.dim(0), w.dim(1)) <= winogradCacheBudget;
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         if (cacheable)
             synchronized (winograd) {
-                if (winogradBytes + 4L * u.length <= WINOGRAD_CACHE_BYTES && !winograd.containsKey(w)) {
+                if (winogradBytes + 4L * u.length <= winogradCacheBudget && !winograd.containsKey(w)) {
                     winograd.put(w, u);
                     winogradBytes += 4L * u.length;
                 }
@@ -128,11 +144,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /**
      * For memory estimates: whether {@link #conv2d} takes the Winograd path for a kh×kw kernel at
-     * {@code stride} over {@code tiles} 2×2 output tiles (whole batch), with its transformed weights
-     * cached (float32 weights within the cache budget) or transformed per call.
+     * {@code stride} with {@code tilesPerImage} 2×2 output tiles per image and float32 or 16-bit weights
+     * (the same rule conv2d applies: per image, never per batch).
      */
-    public static boolean usesWinograd(int kh, int kw, int stride, long tiles, boolean cached) {
-        return kh == 3 && kw == 3 && stride == 1 && tiles >= (cached ? WINOGRAD_MIN_TILES : WINOGRAD_PER_CALL_TILES);
+    public static boolean usesWinograd(int kh, int kw, int stride, long tilesPerImage, boolean halfWeights) {
+        return kh == 3 && kw == 3 && stride == 1 && tilesPerImage >= (halfWeights ? WINOGRAD_HALF_MIN_TILES : WINOGRAD_MIN_TILES);
     }
 
     /**
@@ -170,7 +186,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         Tensor out = Tensor.output(s);
         float[] O = out.data();
         if (in == 0) java.util.Arrays.fill(O, 0f);     // an empty reduction: the GEMM leaves C as it is
-        if (rows <= FEW_ROWS) {
+        // rows per sample (the leading dimension is the batch), so the path does not depend on the batch size
+        int rowsPerSample = x.rank() >= 2 ? rows / x.dim(0) : rows;
+        if (rowsPerSample <= FEW_ROWS) {
             fewRows(x.data(), rows, in, weight(w, in), bias == null ? null : bias.data(), outF, O);
             return out;
         }
@@ -179,7 +197,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return out;
     }
 
-    /** Up to this many rows a linear layer is a set of dot products (the weight is streamed once). */
+    /** Up to this many rows per sample a linear layer is a set of dot products (the weight is streamed once). */
     private static final int FEW_ROWS = 4;
 
     /**
