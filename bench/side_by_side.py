@@ -199,10 +199,26 @@ def width_opts(bits):
     return "-XX:UseAVX=2" if bits == "avx2" else f"-Djdiffusion.vectorBits={bits}"
 
 
-def run_java(case, args, bits=None):
-    """./jdiffusion bench for a case; bits: a --vector-bits value (None: the preferred width)."""
+def parse_variant(spec):
+    """'NAME;ENV=VALUE;...;--bench-option value' -> (name, environment overrides, extra bench arguments)."""
+    name, *parts = spec.split(";")
+    env, extra = {}, []
+    for part in parts:
+        if not part.startswith("--") and "=" in part:
+            k, v = part.split("=", 1)
+            env[k.strip()] = v
+        else:
+            extra += part.split()
+    return name, env, extra
+
+
+def run_java(case, args, bits=None, repo=None, env=None, extra=()):
+    """./jdiffusion bench for a case, of this checkout (or of `repo`, e.g. a checkout of main for a before/after
+    comparison); bits: a --vector-bits value (None: the preferred width); env: environment overrides (e.g.
+    JDIFFUSION_JAVA_OPTS); extra: more bench arguments."""
+    repo = repo or REPO
     source, batch, latent, tokens = CASES[case]
-    cmd = [os.path.join(REPO, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
+    cmd = [os.path.join(repo, "jdiffusion"), "bench", "--batch", str(batch), "--runs", str(args.runs),
            "--threads", str(args.threads), "--tokens", str(tokens or args.tokens), "--backend", args.backend]
     if source == "gemm":
         cmd += ["--gemm-only"]
@@ -210,11 +226,11 @@ def run_java(case, args, bits=None):
         cmd += ["--arch", source] if source in ARCH_FILES else ["--model", source_path(source)]
     if latent:
         cmd += ["--latent", str(latent)]
-    cmd += args.java_args.split()
-    env = dict(os.environ)
+    cmd += args.java_args.split() + list(extra)
+    env = {**os.environ, **(env or {})}
     if bits:
         env["JDIFFUSION_JAVA_OPTS"] = (env.get("JDIFFUSION_JAVA_OPTS", "") + " " + width_opts(bits)).strip()
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, env=env)
     if out.returncode != 0:
         raise RuntimeError("Java run failed:\n" + out.stdout[-2000:] + out.stderr[-3000:])
     text = out.stdout
@@ -224,6 +240,13 @@ def run_java(case, args, bits=None):
     res["runs"] = [float(x) for x in re.findall(r"^run \d+: ([\d.]+) ms", text, re.M)]
     m = re.search(r"peak_rss_mib=(\d+)", text)
     res["peak_mib"] = int(m.group(1)) if m else None
+    # the heap: its pools' peak (garbage included), live after a full collection at the end, live after loading
+    # (the weights), the Winograd weight cache, and the peak of the activation arena (absent in older builds)
+    for key in ("peak_heap_mib", "live_heap_mib", "model_heap_mib", "winograd_cache_mib"):
+        m = re.search(key + r"=(\d+)", text)
+        res[key] = int(m.group(1)) if m else None
+    m = re.search(r"arena: .*peak in use (\d+) MiB", text)
+    res["arena_peak_mib"] = int(m.group(1)) if m else None
     m = re.search(r"gemm_\d+=([\d.]+) GFLOP/s .*?, ([\d.]+) GFLOP per CPU-second", text)
     res["gemm_gflops"] = float(m.group(1)) if m else None
     res["gemm_gflops_cpu"] = float(m.group(2)) if m else None
@@ -444,11 +467,20 @@ def main():
     p.add_argument("--sdcpp-model-dir", default=os.path.join(tempfile.gettempdir(), "jdiffusion-sd15-random-f16"),
                    help="where the random SD 1.5 pipeline folder for stable-diffusion.cpp is written (once, ~2 GB)")
     p.add_argument("--rounds", type=int, default=1, help="repeat all cases this many times (alternating A/B rounds)")
+    p.add_argument("--baseline", help="another checkout (e.g. of main) whose ./jdiffusion bench also runs after this one's,"
+                                      " for a before/after comparison in the same run")
+    p.add_argument("--variant", action="append", default=[],
+                   help="another run of this checkout's Java per case, after the default one: 'NAME;ENV=VALUE;...;--bench-option"
+                        " value', e.g. 'arena-off;JDIFFUSION_JAVA_OPTS=-Djdiffusion.arena=false' (repeatable)")
     p.add_argument("--check", action="store_true", help="parity check (same weights, same output) and exit")
     p.add_argument("--verbose", action="store_true", help="print the Java bench output")
     p.add_argument("--torch-case", help=argparse.SUPPRESS)
     args = p.parse_args()
     MODELS_DIR = os.path.abspath(args.models_dir)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
+        if not os.access(os.path.join(args.baseline, "jdiffusion"), os.X_OK):
+            sys.exit(f"--baseline {args.baseline}: no ./jdiffusion launcher there")
     if args.torch_case:
         return torch_child(args)
     if args.check:
@@ -480,26 +512,52 @@ def main():
             for bits in widths:
                 j = run_java(case, args, bits)
                 name = f"{case}@{bits}" if bits else case
-                row = dict(case=name, java=j, torch=t, sdcpp=sd, load=f"{load0} -> {load_avg()}", round=rnd + 1)
+                # the baseline checkout and the variants run once per case and round, at the preferred width
+                first = bits == widths[0]
+                base = run_java(case, args, repo=args.baseline) if args.baseline and first else None
+                variants = {}
+                for spec in (args.variant if first else []):
+                    vname, env, extra = parse_variant(spec)
+                    try:
+                        variants[vname] = run_java(case, args, env=env, extra=extra)
+                    except RuntimeError as e:   # a variant that fails (e.g. out of memory) is reported, the other runs go on
+                        print(f"  variant {vname} failed: {str(e)[-600:]}", flush=True)
+                        variants[vname] = None
+                row = dict(case=name, java=j, torch=t, sdcpp=sd, baseline=base, variants=variants,
+                           load=f"{load0} -> {load_avg()}", round=rnd + 1)
                 rows.append(row)
                 print(f"{name}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
                       f" (load {row['load']}, round {rnd + 1})", flush=True)
                 print(f"  runs ms: java {' '.join(f'{x:.1f}' for x in j.get('runs', []))}; pytorch {' '.join(f'{x:.1f}' for x in t.get('runs', []))}",
                       flush=True)
+                print(f"  memory MiB: java peak RSS {j.get('peak_mib')}, heap peak {j.get('peak_heap_mib')} / live {j.get('live_heap_mib')}"
+                      f" (weights {j.get('model_heap_mib')}, Winograd cache {j.get('winograd_cache_mib')}, arena peak {j.get('arena_peak_mib')});"
+                      f" pytorch peak RSS {t.get('peak_mib')}", flush=True)
+                for vname, v in variants.items():
+                    if v is None:
+                        continue
+                    print(f"  variant {vname}: java {v['median_ms']:.1f} ms, runs {' '.join(f'{x:.1f}' for x in v.get('runs', []))};"
+                          f" peak RSS {v['peak_mib']} MiB, heap peak {v['peak_heap_mib']} / live {v['live_heap_mib']} MiB"
+                          f" (Winograd cache {v['winograd_cache_mib']}, arena peak {v['arena_peak_mib']})", flush=True)
+                if base:
+                    print(f"  baseline ({args.baseline}): java {base['median_ms']:.1f} ms, runs {' '.join(f'{x:.1f}' for x in base.get('runs', []))};"
+                          f" peak RSS {base['peak_mib']} MiB, heap peak {base['peak_heap_mib']} MiB", flush=True)
             if case in SD_CPP_LATENT:
                 print(f"{case}: stable-diffusion.cpp " + (f"{sd['step_s']:.2f} s per CFG step ({sd['size']}x{sd['size']},"
                       f" per-step times {' '.join(f'{x:.2f}' for x in sd['steps'])}; sampling {sd['sampling_s']:.2f} s;"
                       f" {sd['command']})" if sd else "not run (SD_CPP unset or the run failed)"), flush=True)
     print()
-    print("| case | Java ms | PyTorch ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java GMAC/s | Java peak MiB"
-          " | PyTorch peak MiB | load (1/5/15 min) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| case | Java ms | PyTorch ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java GMAC/s | Java peak RSS MiB"
+          " | PyTorch peak RSS MiB | Java/PyTorch peak RSS | Java heap peak / live MiB | load (1/5/15 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         j, t = r["java"], r["torch"]
         rate = f"{j['gmacs'] / j['median_ms'] * 1e3:.1f}" if j.get("gmacs") else ""
         fastest = f"{min(j['runs']) / min(t['runs']):.2f}" if j.get("runs") and t.get("runs") else ""
+        rss = f"{j['peak_mib'] / t['peak_mib']:.2f}" if j.get("peak_mib") and t.get("peak_mib") else ""
+        heap = f"{j['peak_heap_mib']} / {j['live_heap_mib']}" if j.get("live_heap_mib") is not None else ""
         print(f"| {r['case']} | {j['median_ms']:.1f} | {t['median_ms']:.1f} | {j['median_ms'] / t['median_ms']:.2f} | {fastest} | {rate} |"
-              f" {j['peak_mib']} | {t['peak_mib']} | {r['load']} |")
+              f" {j['peak_mib']} | {t['peak_mib']} | {rss} | {heap} | {r['load']} |")
     sds = [r for r in rows if r.get("sdcpp")]
     if sds:
         print("\n| case | Java s per CFG step (batch 2) | stable-diffusion.cpp s per CFG step | Java/sd.cpp | load |")
@@ -514,6 +572,32 @@ def main():
             og = statistics.median(r["torch"]["numpy_gemm_gflops"] for r in sel if r["torch"].get("numpy_gemm_gflops"))
             print(f"GEMM 2048^3 at {bits or 'the preferred width'} ({sel[0]['java'].get('vector_bits')} bits): Java {jg:.1f} GFLOP/s, numpy/OpenBLAS {og:.1f} GFLOP/s"
                   f" (medians over {len(sel)} rounds), Java/OpenBLAS {jg / og:.2f}")
+    if args.baseline and rows:
+        print(f"\nBaseline Java ({args.baseline}), same runs:\n")
+        print("| case | Java ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java peak RSS MiB | Java/PyTorch peak RSS"
+              " | Java heap peak MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in [r for r in rows if r.get("baseline")]:
+            b, t = r["baseline"], r["torch"]
+            fastest = f"{min(b['runs']) / min(t['runs']):.2f}" if b.get("runs") and t.get("runs") else ""
+            rss = f"{b['peak_mib'] / t['peak_mib']:.2f}" if b.get("peak_mib") and t.get("peak_mib") else ""
+            print(f"| {r['case']} | {b['median_ms']:.1f} | {b['median_ms'] / t['median_ms']:.2f} | {fastest} | {b['peak_mib']} | {rss}"
+                  f" | {b['peak_heap_mib']} |")
+    for spec in args.variant:
+        name = parse_variant(spec)[0]
+        print(f"\nVariant {name} ({spec}), same runs:\n")
+        print("| case | Java ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java peak RSS MiB | Java/PyTorch peak RSS"
+              " | Java heap peak / live MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in [r for r in rows if name in r.get("variants", {})]:
+            v, t = r["variants"][name], r["torch"]
+            if v is None:
+                print(f"| {r['case']} | failed | | | | | |")
+                continue
+            fastest = f"{min(v['runs']) / min(t['runs']):.2f}" if v.get("runs") and t.get("runs") else ""
+            rss = f"{v['peak_mib'] / t['peak_mib']:.2f}" if v.get("peak_mib") and t.get("peak_mib") else ""
+            print(f"| {r['case']} | {v['median_ms']:.1f} | {v['median_ms'] / t['median_ms']:.2f} | {fastest} | {v['peak_mib']} | {rss}"
+                  f" | {v['peak_heap_mib']} / {v['live_heap_mib']} |")
     jg = [r["java"]["gemm_gflops"] for r in rows if r["java"].get("gemm_gflops")]
     jc = [r["java"]["gemm_gflops_cpu"] for r in rows if r["java"].get("gemm_gflops_cpu")]
     tg = [r["torch"]["gemm_gflops"] for r in rows]

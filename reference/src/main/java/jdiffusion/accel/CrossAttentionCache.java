@@ -78,7 +78,7 @@ public final class CrossAttentionCache implements StepPolicy {
         public <T> T module(ModuleId id, Supplier<T> compute) {
             T v = compute.get();
             if (id.kind().equals("attn2") && v instanceof Tensor t) {
-                Tensor cond = guided ? t.slice0(t.dim(0) / 2, t.dim(0) / 2) : t;
+                Tensor cond = guided ? t.slice0(t.dim(0) / 2, t.dim(0) / 2) : t.pin();   // kept across steps: a copy, or pinned
                 cache.put(id.key(), cond);
                 cachedTokens = cond.dim(1);
             }

@@ -161,14 +161,27 @@ public final class DeepCache implements StepPolicy {
         return StepPlan.partial(new Serving(condHalf), guide);
     }
 
-    /** Refresh step: run everything, remember every module's output. */
+    /**
+     * Refresh step: run everything, remember every module's output. What is remembered outlives the
+     * forward pass, so it is pinned (never recycled by the backend's arena).
+     */
     private final class Recording implements ForwardHooks {
         @Override
         public <T> T module(ModuleId id, Supplier<T> compute) {
             T v = compute.get();
-            cache.put(id.key(), v);
+            cache.put(id.key(), pin(v));
             return v;
         }
+    }
+
+    /** A module output (a tensor, or a down block's output and skips) taken out of arena recycling. */
+    static Object pin(Object v) {
+        if (v instanceof Tensor t) t.pin();
+        else if (v instanceof DownBlock.Out o) {
+            o.hidden().pin();
+            o.residuals().forEach(Tensor::pin);
+        } else throw new IllegalStateException("DeepCache: cannot keep a module output of " + v.getClass());
+        return v;
     }
 
     /** Partial step: the deep modules answer from the cache. */

@@ -15,6 +15,7 @@ import jdiffusion.nn.WeightPrecision;
 import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.tensor.Tensor;
+import jdiffusion.tensor.TensorArena;
 import jdiffusion.weights.layout.ModelFolder;
 import jdiffusion.weights.layout.PipelineFolder;
 import picocli.CommandLine.Command;
@@ -136,6 +137,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
         warmUp(() -> unet.forward(ctx, sample, ts, context));
+        TensorArena.Stats arena0 = backend.arena() == null ? null : backend.arena().stats();
         double[] ms = new double[runs], cpuMs = new double[runs];
         for (int i = 0; i < runs; i++) {
             long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
@@ -146,6 +148,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         double median = median(ms);
         printCpuTime(cpuMs);
+        printArena(backend, arena0, runs);
         if (profile) {
             ProfilingBackend prof = new ProfilingBackend(backend);
             long t0 = System.nanoTime();
@@ -162,8 +165,9 @@ public final class BenchCommand implements Callable<Integer> {
                     gemmSize, gf, 100 * gf / PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS, gr.gflopsPerCpuSecond(), 100 * gmacs / (gf / 2));
         }
         String cache = backend instanceof CpuBackend cb ? String.format("  winograd_cache_mib=%d", cb.winogradCacheBytes() >> 20) : "";
-        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d%s  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20,
-                cache, loadAverage());
+        long rss = peakRssKib() / 1024, peakHeap = peakHeapBytes() >> 20;   // before the collection below
+        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  live_heap_mib=%d%s  load average after: %s%n", rss, peakHeap,
+                heapAfterGc() >> 20, cache, loadAverage());
         if (backend instanceof AutoCloseable ac) {
             try {
                 ac.close();
@@ -223,7 +227,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         System.out.printf("median_ms=%.1f  min_ms=%.1f  ms_per_prompt=%.2f  GMAC/s=%.1f%n", median, Arrays.stream(ms).min().orElse(0),
                 median / batch, macs / (median * 1e6));
-        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20, loadAverage());
+        long rss = peakRssKib() / 1024, peakHeap = peakHeapBytes() >> 20;
+        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  live_heap_mib=%d  load average after: %s%n", rss, peakHeap, heapAfterGc() >> 20,
+                loadAverage());
         if (backend instanceof AutoCloseable ac) {
             try {
                 ac.close();
@@ -243,6 +249,21 @@ public final class BenchCommand implements Callable<Integer> {
     private static void printCpuTime(double[] cpuMs) {
         System.out.printf("median_cpu_ms=%.1f  (CPU time of the Java threads per run, GC aside; unlike wall time, "
                 + "not inflated by waiting for a core)%n", median(cpuMs));
+    }
+
+    /**
+     * What the backend's activation arena did during the timed runs: buffers taken per forward pass and how many
+     * of them were new arrays (a warm pass takes at most its output anew), the peak bytes in use and the free
+     * buffers it keeps between passes.
+     */
+    private static void printArena(Backend backend, TensorArena.Stats before, int runs) {
+        if (before == null) {
+            System.out.println("arena: none (every operation output is a new array)");
+            return;
+        }
+        TensorArena.Stats s = backend.arena().stats();
+        System.out.printf("arena: %d buffers per forward, %d new in %d timed runs; peak in use %d MiB, free between passes %d MiB%n",
+                (s.taken() - before.taken()) / runs, s.fresh() - before.fresh(), runs, s.peakInUseBytes() >> 20, s.freeBytes() >> 20);
     }
 
     /** The largest n whose n×n matrix fits a Java array. */

@@ -1,6 +1,7 @@
 package jdiffusion.kernels;
 
 import jdiffusion.tensor.Tensor;
+import jdiffusion.tensor.TensorArena;
 
 /**
  * The only place that knows how arithmetic is done. Models describe what is computed, in terms of
@@ -12,6 +13,14 @@ import jdiffusion.tensor.Tensor;
 public interface Backend {
 
     String name();
+
+    /**
+     * The arena that recycles this backend's outputs within and across forward passes (models open their
+     * passes on it, see {@link TensorArena}), or null when outputs are plain arrays (the default).
+     */
+    default TensorArena arena() {
+        return null;
+    }
 
     /**
      * 2-D cross-correlation (PyTorch Conv2d). x [N, Cin, H, W], w [Cout, Cin, kh, kw], bias [Cout] or

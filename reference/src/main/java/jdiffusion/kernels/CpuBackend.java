@@ -1,6 +1,7 @@
 package jdiffusion.kernels;
 
 import jdiffusion.tensor.Tensor;
+import jdiffusion.tensor.TensorArena;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -28,7 +29,8 @@ import java.util.WeakHashMap;
  * weights are kept, not whether Winograd is used), and every reduction runs within one sample in a
  * fixed order. So a sample gets the same bits alone or in any batch — what per-sample acceleration and
  * a batching server rely on ({@code BatchInvarianceTest}). Every kernel is tested against
- * {@link ScalarBackend}.
+ * {@link ScalarBackend}. Outputs come from the forward pass's {@link TensorArena} ({@link Tensor#output}):
+ * recycled buffers, so every kernel writes every element of its output.
  */
 public final class CpuBackend implements Backend, AutoCloseable {
     private static final VectorSpecies<Float> S = VectorWidth.S;
@@ -50,14 +52,37 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
     private long winogradBytes;
 
+    /** Recycled activation storage of the passes run on this backend (null: every output a new array). */
+    private final TensorArena arena;
+
+    /** A backend whose passes recycle activations, unless -Djdiffusion.arena=false (for A/B measurements). */
     public CpuBackend(int threads) {
-        this(threads, WINOGRAD_CACHE_BYTES);
+        this(threads, WINOGRAD_CACHE_BYTES, recycleByDefault());
+    }
+
+    /** @param recycle whether forward passes recycle activation storage ({@link TensorArena}) */
+    public CpuBackend(int threads, boolean recycle) {
+        this(threads, WINOGRAD_CACHE_BYTES, recycle);
     }
 
     /** With a budget in bytes for cached Winograd weights (past it, weights are transformed per call). */
     CpuBackend(int threads, long winogradCacheBytes) {
+        this(threads, winogradCacheBytes, recycleByDefault());
+    }
+
+    private CpuBackend(int threads, long winogradCacheBytes, boolean recycle) {
         this.par = new Parallel(threads);
         this.winogradCacheBudget = winogradCacheBytes;
+        this.arena = recycle ? new TensorArena() : null;
+    }
+
+    private static boolean recycleByDefault() {
+        return !"false".equalsIgnoreCase(System.getProperty("jdiffusion.arena"));
+    }
+
+    @Override
+    public TensorArena arena() {
+        return arena;
     }
 
     @Override
@@ -81,8 +106,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
         int oh = (h + pt + pb - kh) / stride + 1, ow = (wd + pl + pr - kw) / stride + 1, ohw = oh * ow;
         int kk = cin * kh * kw;
-        Tensor out = Tensor.zeros(n, cout, oh, ow);
+        Tensor out = Tensor.output(n, cout, oh, ow);   // recycled storage: every element is written below
         float[] O = out.data();
+        if (kk == 0) java.util.Arrays.fill(O, 0f);     // an empty reduction: the GEMM leaves C as it is
         int tilesPerImage = ((oh + 1) / 2) * ((ow + 1) / 2);
         if (usesWinograd(kh, kw, stride, tilesPerImage, w.isHalf())) {
             Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, winogradWeights(w), bias == null ? null : bias.data(), cout, oh, ow, O);
@@ -104,7 +130,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private float[] winogradWeights(Tensor w) {
         float[] u = winograd.get(w);
         if (u != null) return u;
-        boolean cacheable = !w.isHalf() && winogradBytes + 64L * w.dim(0) * w.dim(1) <= winogradCacheBudget;
+        boolean cacheable = !w.isHalf() && winogradBytes + winogradCacheEntryBytes(w.dim(0), w.dim(1)) <= winogradCacheBudget;
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         if (cacheable)
             synchronized (winograd) {
@@ -123,6 +149,15 @@ public final class CpuBackend implements Backend, AutoCloseable {
      */
     public static boolean usesWinograd(int kh, int kw, int stride, long tilesPerImage, boolean halfWeights) {
         return kh == 3 && kw == 3 && stride == 1 && tilesPerImage >= (halfWeights ? WINOGRAD_HALF_MIN_TILES : WINOGRAD_MIN_TILES);
+    }
+
+    /**
+     * Bytes one cached Winograd weight takes: its 16 transformed [cout, cin] planes (16/9 of the 3×3
+     * weight), packed in GEMM panels, so cout rounded up to the register block. MemoryBudget's estimate
+     * of the cache uses this, so it matches what {@link #winogradCacheBytes()} reports after a pass.
+     */
+    public static long winogradCacheEntryBytes(int cout, int cin) {
+        return 4L * 16 * MatA.packedSize(cout, cin);
     }
 
     /** The budget for cached Winograd weights, in bytes (property jdiffusion.winogradCacheMiB). */
@@ -148,8 +183,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int in = w.dim(1), outF = w.dim(0), rows = x.numel() / in;
         int[] s = x.shape();
         s[s.length - 1] = outF;
-        Tensor out = Tensor.zeros(s);
+        Tensor out = Tensor.output(s);
         float[] O = out.data();
+        if (in == 0) java.util.Arrays.fill(O, 0f);     // an empty reduction: the GEMM leaves C as it is
         // rows per sample (the leading dimension is the batch), so the path does not depend on the batch size
         int rowsPerSample = x.rank() >= 2 ? rows / x.dim(0) : rows;
         if (rowsPerSample <= FEW_ROWS) {
@@ -199,7 +235,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
         Shapes.groupNorm(x, groups, gamma, beta);
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c), cpg = c / groups;
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data(), G = gamma.data(), B = beta.data();
         par.forRange(n * groups, 1, (q0, q1) -> {
             for (int q = q0; q < q1; q++) {
@@ -276,7 +312,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int c = x.dim(-1), rows = x.numel() / c;
         Shapes.vector(gamma, c, "layerNorm gamma");
         Shapes.vector(beta, c, "layerNorm beta");
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data(), G = gamma.data(), B = beta.data();
         par.forRange(rows, 16, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -297,7 +333,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor silu(Tensor x) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
         // whole vectors everywhere (the last one masked), so no element depends on the thread split
@@ -307,7 +343,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor gelu(Tensor x) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
         par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.gelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
@@ -316,7 +352,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor quickGelu(Tensor x) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
         par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.quickGelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
@@ -330,7 +366,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
         int[] s = x.shape();
         s[s.length - 1] = f;
-        Tensor out = Tensor.zeros(s);
+        Tensor out = Tensor.output(s);
         float[] X = x.data(), O = out.data();
         par.forRange(rows, Math.max(1, 8192 / f), (r0, r1) -> {
             for (int r = r0; r < r1; r++) FastMath.geluGate(X, r * two, r * two + f, O, r * f, f);
@@ -348,7 +384,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         if (causal) Shapes.causalAttention(q, k, v, heads);
         else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
-        Tensor out = Tensor.zeros(b, tq, c);
+        Tensor out = Tensor.output(b, tq, c);
         FlashAttention.run(par, q.data(), k.data(), v.data(), out.data(), b, tq, tk, heads, c / heads, scale, causal);
         return out;
     }
@@ -356,7 +392,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor out = Tensor.zeros(n, c, 2 * h, 2 * w);
+        Tensor out = Tensor.output(n, c, 2 * h, 2 * w);
         float[] X = x.data(), O = out.data();
         par.forRange(n * c, 4, (p0, p1) -> {
             for (int p = p0; p < p1; p++)
@@ -376,7 +412,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor add(Tensor a, Tensor b) {
         Shapes.same(a, b, "add");
-        Tensor out = Tensor.zeros(a.shape());
+        Tensor out = Tensor.output(a.shape());
         float[] A = a.data(), B = b.data(), O = out.data();
         par.forRange(a.numel(), 65536, (i0, i1) -> {
             int i = i0;
@@ -390,7 +426,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor addChannelBias(Tensor x, Tensor v) {
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c);
         if (v.numel() != n * c) throw new IllegalArgumentException("addChannelBias: " + v.shapeString() + " does not match " + x.shapeString());
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data(), Vv = v.data();
         par.forRange(n * c, 16, (p0, p1) -> {
             for (int p = p0; p < p1; p++) addScalar(X, O, p * spatial, spatial, Vv[p]);
@@ -405,7 +441,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor scale(Tensor x, float s) {
-        Tensor out = Tensor.zeros(x.shape());
+        Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         par.forRange(x.numel(), 65536, (i0, i1) -> {
             int i = i0;
@@ -418,7 +454,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor toTokens(Tensor x) {
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        Tensor out = Tensor.zeros(n, hw, c);
+        Tensor out = Tensor.output(n, hw, c);
         float[] X = x.data(), O = out.data();
         par.forRange(n * hw, 64, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -433,7 +469,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor fromTokens(Tensor x, int h, int w) {
         int n = x.dim(0), hw = x.dim(1), c = x.dim(2);
         if (hw != h * w) throw new IllegalArgumentException("fromTokens: " + hw + " tokens is not " + h + "x" + w);
-        Tensor out = Tensor.zeros(n, c, h, w);
+        Tensor out = Tensor.output(n, c, h, w);
         float[] X = x.data(), O = out.data();
         par.forRange(n * c, 4, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {

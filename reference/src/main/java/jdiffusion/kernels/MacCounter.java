@@ -41,6 +41,15 @@ public final class MacCounter implements Backend {
         return inner.name();
     }
 
+    /**
+     * The inner backend's arena: the sampler counts MACs through this wrapper, and its passes must recycle
+     * activations as direct calls do (without this, every sampling step allocated afresh).
+     */
+    @Override
+    public jdiffusion.tensor.TensorArena arena() {
+        return inner.arena();
+    }
+
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
         macs.addAndGet(conv2dMacs(x, w, stride, pt, pl, pb, pr));

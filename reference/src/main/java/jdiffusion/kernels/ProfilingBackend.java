@@ -54,6 +54,12 @@ public final class ProfilingBackend implements Backend {
         return inner;
     }
 
+    /** The inner backend's arena: a profiled pass recycles storage as an unprofiled one does. */
+    @Override
+    public jdiffusion.tensor.TensorArena arena() {
+        return inner.arena();
+    }
+
     public synchronized void reset() {
         entries.clear();
     }

@@ -40,17 +40,32 @@ public record Attention(GroupNorm groupNorm, Linear toQ, Linear toK, Linear toV,
     public Tensor forwardTokens(Ctx c, Tensor x, Tensor context) {
         Tensor kv = context == null ? x : context;
         Tensor q = toQ.forward(c, x), k = toK.forward(c, kv), v = toV.forward(c, kv);
-        return toOut.forward(c, c.backend().attention(q, k, v, heads, scale()));
+        Tensor a = c.backend().attention(q, k, v, heads, scale());      // [B, T, C]
+        q.release();
+        k.release();
+        v.release();
+        Tensor out = toOut.forward(c, a);
+        a.release();
+        return out;
     }
 
     /** [N, C, H, W] → [N, C, H, W]: (x + to_out(attn(group_norm(x)))) / rescale_output_factor. */
     public Tensor forwardSpatial(Ctx c, Tensor x) {
         var b = c.backend();
         int h = x.dim(2), w = x.dim(3);
-        Tensor tokens = b.toTokens(groupNorm.forward(c, x));              // [N, HW, C]
+        Tensor g = groupNorm.forward(c, x);                               // [N, C, H, W]
+        Tensor tokens = b.toTokens(g);                                    // [N, HW, C]
+        g.release();
         Tensor attn = forwardTokens(c, tokens, null);                     // [N, HW, C]
-        Tensor out = b.add(b.fromTokens(attn, h, w), x);
-        return rescaleOutputFactor == 1f ? out : b.scale(out, 1f / rescaleOutputFactor);
+        tokens.release();
+        Tensor back = b.fromTokens(attn, h, w);                           // [N, C, H, W]
+        attn.release();
+        Tensor out = b.add(back, x);
+        back.release();
+        if (rescaleOutputFactor == 1f) return out;
+        Tensor scaled = b.scale(out, 1f / rescaleOutputFactor);
+        out.release();
+        return scaled;
     }
 
     @Override

@@ -21,11 +21,24 @@ public record BasicTransformerBlock(String key, LayerNorm norm1, Attention attn1
     /** [B, T, dim] with context [B, Tk, crossDim] → [B, T, dim] */
     public Tensor forward(Ctx c, Tensor x, Tensor context) {
         var b = c.backend();
-        x = b.add(attn1.forwardTokens(c, norm1.forward(c, x), null), x);
-        Tensor xn = norm2.forward(c, x);
+        Tensor n1 = norm1.forward(c, x);                                  // [B, T, dim]
+        Tensor a1 = attn1.forwardTokens(c, n1, null);
+        n1.release();
+        Tensor x1 = b.add(a1, x);
+        a1.release();
+        Tensor xn = norm2.forward(c, x1);
         Tensor cross = c.hooks().module(new ModuleId(key + ".attn2", ModuleId.Path.OTHER, "attn2", -1, -1),
                 () -> attn2.forwardTokens(c, xn, context));
-        x = b.add(cross, x);
-        return b.add(ff.forward(c, norm3.forward(c, x)), x);
+        xn.release();
+        Tensor x2 = b.add(cross, x1);
+        cross.release();                                                  // a cached (pinned) output stays
+        x1.release();
+        Tensor n3 = norm3.forward(c, x2);
+        Tensor f = ff.forward(c, n3);
+        n3.release();
+        Tensor out = b.add(f, x2);
+        f.release();
+        x2.release();
+        return out;
     }
 }

@@ -30,10 +30,26 @@ public record ClipEncoderLayer(LayerNorm layerNorm1, Linear qProj, Linear kProj,
         var b = c.backend();
         float scale = (float) (1.0 / Math.sqrt(x.dim(2) / (double) heads));
         Tensor h = layerNorm1.forward(c, x);                                                         // [B, T, H]
-        Tensor attn = b.attention(qProj.forward(c, h), kProj.forward(c, h), vProj.forward(c, h), heads, scale, true); // [B, T, H]
-        x = b.add(x, outProj.forward(c, attn));                                                      // [B, T, H]
-        Tensor m = fc1.forward(c, layerNorm2.forward(c, x));                                         // [B, T, I]
-        m = quickGelu ? b.quickGelu(m) : b.gelu(m);                                                  // [B, T, I]
-        return b.add(x, fc2.forward(c, m));                                                          // [B, T, H]
+        Tensor q = qProj.forward(c, h), k = kProj.forward(c, h), v = vProj.forward(c, h);
+        h.release();
+        Tensor attn = b.attention(q, k, v, heads, scale, true);                                      // [B, T, H]
+        q.release();
+        k.release();
+        v.release();
+        Tensor o = outProj.forward(c, attn);
+        attn.release();
+        Tensor x1 = b.add(x, o);                                                                     // [B, T, H]
+        o.release();
+        Tensor n2 = layerNorm2.forward(c, x1);
+        Tensor m = fc1.forward(c, n2);                                                               // [B, T, I]
+        n2.release();
+        Tensor a = quickGelu ? b.quickGelu(m) : b.gelu(m);                                           // [B, T, I]
+        m.release();
+        Tensor f = fc2.forward(c, a);
+        a.release();
+        Tensor out = b.add(x1, f);                                                                   // [B, T, H]
+        f.release();
+        x1.release();
+        return out;
     }
 }

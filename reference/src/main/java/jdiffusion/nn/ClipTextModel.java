@@ -101,6 +101,10 @@ public final class ClipTextModel {
 
     /** Every output: embeddings and each layer's output (L + 1 hidden states), last_hidden_state and pooled. */
     public Output forward(Ctx c, int[][] inputIds) {
+        return c.pass(() -> allHidden(c, inputIds));
+    }
+
+    private Output allHidden(Ctx c, int[][] inputIds) {
         List<Tensor> hidden = new ArrayList<>();
         Tensor x = embed(inputIds);                                            // [B, T, H]
         hidden.add(x);
@@ -123,9 +127,17 @@ public final class ClipTextModel {
         if (clipSkip < 0 || clipSkip >= layers.size())
             throw new IllegalArgumentException("clip skip " + clipSkip + " is out of range: this text encoder has " + layers.size()
                     + " layers, so clip skip must be 0.." + (layers.size() - 1));
-        Tensor x = embed(inputIds);                                            // [B, T, H]
-        for (int i = 0; i < layers.size() - clipSkip; i++) x = layers.get(i).forward(c, x);
-        return finalLayerNorm.forward(c, x);                                   // [B, T, H]
+        return c.pass(() -> {
+            Tensor x = embed(inputIds);                                        // [B, T, H]
+            for (int i = 0; i < layers.size() - clipSkip; i++) {
+                Tensor next = layers.get(i).forward(c, x);
+                x.release();
+                x = next;
+            }
+            Tensor out = finalLayerNorm.forward(c, x);                         // [B, T, H]
+            x.release();
+            return out;
+        });
     }
 
     /** The final layer norm alone (diffusers applies it to an earlier hidden state for clip_skip). */

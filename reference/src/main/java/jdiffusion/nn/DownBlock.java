@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * DownBlock2D / AttnDownBlock2D / CrossAttnDownBlock2D (keys down_blocks.i.{resnets,attentions,downsamplers}):
  * per layer a resnet, then (if present) its attention; every layer's output and the downsampler's are
- * kept as skip connections for the up path.
+ * kept as skip connections for the up path (they belong to the caller, which releases them once used).
  */
 public record DownBlock(String key, int index, List<ResnetBlock2D> resnets, List<SpatialMixer> attentions,
                         Downsample2D downsampler) {
@@ -29,6 +29,7 @@ public record DownBlock(String key, int index, List<ResnetBlock2D> resnets, List
                 final Tensor a = x;
                 x = hooks.module(new ModuleId(key + ".attentions." + l, ModuleId.Path.DOWN, "attention", index, l),
                         () -> attentions.get(layer).forward(c, a, context));
+                if (x != a) a.release();   // the resnet's output: the attention's output is the skip kept instead
             }
             res.add(x);
         }

@@ -12,6 +12,11 @@ public record FeedForward(Linear proj, Linear out) {
 
     /** [B, T, dim] → [B, T, dim] */
     public Tensor forward(Ctx c, Tensor x) {
-        return out.forward(c, c.backend().geglu(proj.forward(c, x)));
+        Tensor p = proj.forward(c, x);                                    // [B, T, 2·4·dim]
+        Tensor g = c.backend().geglu(p);                                  // [B, T, 4·dim]
+        p.release();
+        Tensor o = out.forward(c, g);
+        g.release();
+        return o;
     }
 }

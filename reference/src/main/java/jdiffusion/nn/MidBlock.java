@@ -12,11 +12,17 @@ import java.util.List;
 public record MidBlock(List<ResnetBlock2D> resnets, List<SpatialMixer> attentions) {
 
     public Tensor forward(Ctx c, Tensor x, Tensor tembAct, Tensor context) {
-        x = resnets.getFirst().forward(c, x, tembAct);
+        Tensor h = resnets.getFirst().forward(c, x, tembAct);
         for (int i = 1; i < resnets.size(); i++) {
-            if (!attentions.isEmpty()) x = attentions.get(i - 1).forward(c, x, context);
-            x = resnets.get(i).forward(c, x, tembAct);
+            if (!attentions.isEmpty()) {
+                Tensor a = attentions.get(i - 1).forward(c, h, context);
+                h.release();
+                h = a;
+            }
+            Tensor r = resnets.get(i).forward(c, h, tembAct);
+            h.release();
+            h = r;
         }
-        return x;
+        return h;
     }
 }

@@ -29,11 +29,27 @@ public record ResnetBlock2D(GroupNorm norm1, Conv2d conv1, Linear timeEmbProj, G
      */
     public Tensor forward(Ctx c, Tensor x, Tensor tembAct) {
         var b = c.backend();
-        Tensor h = conv1.forward(c, norm1.forwardSilu(c, x));            // [N, out, H, W]
-        if (timeEmbProj != null) h = b.addChannelBias(h, timeEmbProj.forward(c, tembAct));
-        h = conv2.forward(c, norm2.forwardSilu(c, h));                  // dropout is identity at inference
+        Tensor n1 = norm1.forwardSilu(c, x);                            // [N, in, H, W]
+        Tensor h = conv1.forward(c, n1);                                // [N, out, H, W]
+        n1.release();
+        if (timeEmbProj != null) {
+            Tensor t = timeEmbProj.forward(c, tembAct);                 // [N, out]
+            Tensor ht = b.addChannelBias(h, t);                         // [N, out, H, W]
+            h.release();
+            t.release();
+            h = ht;
+        }
+        Tensor n2 = norm2.forwardSilu(c, h);                            // [N, out, H, W]
+        h.release();
+        h = conv2.forward(c, n2);                                       // dropout is identity at inference
+        n2.release();
         Tensor skip = convShortcut == null ? x : convShortcut.forward(c, x);
-        Tensor out = b.add(skip, h);
-        return outputScaleFactor == 1f ? out : b.scale(out, 1f / outputScaleFactor);
+        Tensor out = b.add(skip, h);                                    // [N, out, H, W]
+        h.release();
+        if (skip != x) skip.release();
+        if (outputScaleFactor == 1f) return out;
+        Tensor scaled = b.scale(out, 1f / outputScaleFactor);
+        out.release();
+        return scaled;
     }
 }

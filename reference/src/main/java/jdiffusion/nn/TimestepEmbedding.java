@@ -11,6 +11,11 @@ public record TimestepEmbedding(Linear linear1, Linear linear2) {
 
     /** [N, in] → [N, dim] */
     public Tensor forward(Ctx c, Tensor t) {
-        return linear2.forward(c, c.backend().silu(linear1.forward(c, t)));
+        Tensor h = linear1.forward(c, t);
+        Tensor a = c.backend().silu(h);
+        h.release();
+        Tensor out = linear2.forward(c, a);
+        a.release();
+        return out;
     }
 }

@@ -30,12 +30,36 @@ public record Transformer2DModel(GroupNorm norm, Conv2d projInConv, Linear projI
     public Tensor forward(Ctx c, Tensor x, Tensor encoderHiddenStates) {
         var b = c.backend();
         int h = x.dim(2), w = x.dim(3);
-        Tensor t = norm.forward(c, x);
-        if (projInConv != null) t = b.toTokens(projInConv.forward(c, t));      // [N, HW, C]
-        else t = projInLinear.forward(c, b.toTokens(t));
-        for (BasicTransformerBlock blk : blocks) t = blk.forward(c, t, encoderHiddenStates);
-        Tensor out = projOutConv != null ? projOutConv.forward(c, b.fromTokens(t, h, w))
-                : b.fromTokens(projOutLinear.forward(c, t), h, w);
-        return b.add(out, x);
+        Tensor n = norm.forward(c, x);                                     // [N, C, H, W]
+        Tensor t;
+        if (projInConv != null) {
+            Tensor p = projInConv.forward(c, n);
+            t = b.toTokens(p);                                             // [N, HW, C]
+            p.release();
+        } else {
+            Tensor tokens = b.toTokens(n);
+            t = projInLinear.forward(c, tokens);                           // [N, HW, C]
+            tokens.release();
+        }
+        n.release();
+        for (BasicTransformerBlock blk : blocks) {
+            Tensor next = blk.forward(c, t, encoderHiddenStates);
+            t.release();
+            t = next;
+        }
+        Tensor out;
+        if (projOutConv != null) {
+            Tensor img = b.fromTokens(t, h, w);
+            out = projOutConv.forward(c, img);                             // [N, C, H, W]
+            img.release();
+        } else {
+            Tensor p = projOutLinear.forward(c, t);
+            out = b.fromTokens(p, h, w);                                   // [N, C, H, W]
+            p.release();
+        }
+        t.release();
+        Tensor r = b.add(out, x);
+        out.release();
+        return r;
     }
 }

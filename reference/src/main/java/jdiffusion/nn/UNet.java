@@ -287,27 +287,42 @@ public final class UNet {
      */
     public Tensor forward(Ctx c, Tensor sample, float[] timesteps, Tensor context) {
         checkInputs(sample, timesteps, context);
+        return c.pass(() -> run(c, sample, timesteps, context));
+    }
+
+    /**
+     * The forward pass proper, inside the backend's arena pass: every tensor made here is released after
+     * its last use (skip connections once their up block has consumed them), except the output.
+     */
+    private Tensor run(Ctx c, Tensor input, float[] timesteps, Tensor context) {
         var b = c.backend();
         var hooks = c.hooks();
-        if (centerInputSample) sample = b.add(b.scale(sample, 2f), constant(sample, -1f));
+        Tensor sample = input;
+        if (centerInputSample) {
+            Tensor twice = b.scale(input, 2f), minusOne = constant(input, -1f);
+            sample = b.add(twice, minusOne);                                                           // 2·x − 1
+            twice.release();
+        }
         Tensor emb = timeEmbedding.forward(c, Timesteps.embed(timesteps, timeProjDim, flipSinToCos, freqShift)); // [N, 4·C0]
-        hooks.intermediate("time_embedding", emb);
+        c.intermediate("time_embedding", emb);
         Tensor tembAct = b.silu(emb);    // every resnet applies SiLU to the embedding first: do it once
+        emb.release();
         Tensor x = convIn.forward(c, sample);                                                          // [N, C0, H, W]
-        hooks.intermediate("conv_in", x);
+        if (sample != input) sample.release();
+        c.intermediate("conv_in", x);
         List<Tensor> skips = new ArrayList<>();
         skips.add(x);
         for (DownBlock blk : downBlocks) {
             final Tensor in = x;
             DownBlock.Out o = hooks.module(new ModuleId(blk.key(), ModuleId.Path.DOWN, "block", blk.index(), 0),
                     () -> blk.forward(c, in, tembAct, context));
-            x = o.hidden();
+            x = o.hidden();                                  // the last of its residuals: released as a skip
             skips.addAll(o.residuals());
-            hooks.intermediate(blk.key(), x);
+            c.intermediate(blk.key(), x);
         }
         final Tensor midIn = x;
         x = hooks.module(new ModuleId("mid_block", ModuleId.Path.MID, "mid_block", 0, 0), () -> midBlock.forward(c, midIn, tembAct, context));
-        hooks.intermediate("mid_block", x);
+        c.intermediate("mid_block", x);
         for (UpBlock blk : upBlocks) {
             int n = blk.resnets().size();
             List<Tensor> mine = List.copyOf(skips.subList(skips.size() - n, skips.size()));
@@ -315,11 +330,18 @@ public final class UNet {
             final Tensor in = x;
             x = hooks.module(new ModuleId(blk.key(), ModuleId.Path.UP, "block", blk.mirroredIndex(), 0),
                     () -> blk.forward(c, in, mine, tembAct, context));
-            hooks.intermediate(blk.key(), x);
+            if (x != in && !mine.contains(in)) in.release();   // the mid block's or the previous up block's output
+            for (Tensor s : mine) if (s != x) s.release();
+            c.intermediate(blk.key(), x);
         }
-        x = convOut.forward(c, convNormOut.forwardSilu(c, x));                                         // [N, out, H, W]
-        hooks.intermediate("conv_out", x);
-        return x;
+        for (Tensor s : skips) if (s != x) s.release();          // none are left in a diffusers layout
+        Tensor normed = convNormOut.forwardSilu(c, x);                                                 // [N, C0, H, W]
+        x.release();
+        Tensor out = convOut.forward(c, normed);                                                       // [N, out, H, W]
+        normed.release();
+        tembAct.release();
+        c.intermediate("conv_out", out);
+        return out;
     }
 
     private static Tensor constant(Tensor like, float v) {

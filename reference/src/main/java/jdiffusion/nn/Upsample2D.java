@@ -11,6 +11,9 @@ public record Upsample2D(Conv2d conv) {
 
     /** [N, C, H, W] → [N, C, 2H, 2W] */
     public Tensor forward(Ctx c, Tensor x) {
-        return conv.forward(c, c.backend().upsampleNearest2x(x));
+        Tensor up = c.backend().upsampleNearest2x(x);                        // [N, C, 2H, 2W]
+        Tensor out = conv.forward(c, up);
+        up.release();
+        return out;
     }
 }

@@ -87,17 +87,38 @@ public final class VaeDecoder {
     public Tensor decode(Ctx c, Tensor z) {
         if (z.rank() != 4 || z.dim(1) != config.latentChannels())
             throw new IllegalArgumentException("latents must be [N, " + config.latentChannels() + ", h, w], got " + z.shapeString());
-        Tensor x = postQuantConv == null ? z : postQuantConv.forward(c, z);
-        x = convIn.forward(c, x);
-        x = mid.forward(c, x, null, null);
-        for (UpBlock blk : upBlocks) x = decoderBlock(c, blk, x);
-        return convOut.forward(c, convNormOut.forwardSilu(c, x));
+        return c.pass(() -> {
+            Tensor q = postQuantConv == null ? z : postQuantConv.forward(c, z);                 // [N, latent, h, w]
+            Tensor x = convIn.forward(c, q);                                                     // [N, C_last, h, w]
+            if (q != z) q.release();
+            x = replace(x, mid.forward(c, x, null, null));
+            for (UpBlock blk : upBlocks) x = replace(x, decoderBlock(c, blk, x));
+            Tensor normed = convNormOut.forwardSilu(c, x);
+            x.release();
+            Tensor out = convOut.forward(c, normed);                                             // [N, out, H, W]
+            normed.release();
+            return out;
+        });
+    }
+
+    /** {@code next}, the output computed from {@code prev}, after releasing {@code prev}. */
+    private static Tensor replace(Tensor prev, Tensor next) {
+        if (next != prev) prev.release();
+        return next;
     }
 
     /** UpDecoderBlock2D: resnets without skip connections or time embedding, then the upsampler. */
-    private static Tensor decoderBlock(Ctx c, UpBlock blk, Tensor x) {
-        for (ResnetBlock2D r : blk.resnets()) x = r.forward(c, x, null);
-        return blk.upsampler() == null ? x : blk.upsampler().forward(c, x);
+    private static Tensor decoderBlock(Ctx c, UpBlock blk, Tensor in) {
+        Tensor x = in;
+        for (ResnetBlock2D r : blk.resnets()) {
+            Tensor next = r.forward(c, x, null);
+            if (x != in) x.release();
+            x = next;
+        }
+        if (blk.upsampler() == null) return x;
+        Tensor up = blk.upsampler().forward(c, x);
+        if (x != in) x.release();
+        return up;
     }
 
     /** The SD pipeline's latent → decoder input: z / scaling_factor (+ shift_factor when configured). */

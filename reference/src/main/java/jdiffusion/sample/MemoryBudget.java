@@ -36,7 +36,8 @@ import java.util.function.Supplier;
  * <ul>
  * <li>the weights as they will be held (from the safetensors headers: elements × bytes of the chosen
  *     --weights-dtype), before anything is loaded;</li>
- * <li>the CPU backend's cache of Winograd-transformed 3×3 weights (16/9 of those weights, within its budget);</li>
+ * <li>the CPU backend's cache of Winograd-transformed 3×3 weights (16/9 of those weights, packed in GEMM panels,
+ *     within its budget; {@link CpuBackend#winogradCacheEntryBytes});</li>
  * <li>the activations of one UNet evaluation (or VAE decode) at the run's batch: a shape-only pass at
  *     batch 1 (nothing is computed) through a metering backend that tracks the skip connections the
  *     UNet holds for its up path, the input a resnet or attention keeps for its residual, each
@@ -336,9 +337,10 @@ public final class MemoryBudget {
             if (cpu) {
                 long tilesPerImage = (long) ((out.dim(2) + 1) / 2) * ((out.dim(3) + 1) / 2), tiles = batch * tilesPerImage;
                 int cout = w.dim(0), cin = w.dim(1);
-                boolean cached = cachedWeights.contains(w) || !w.isHalf() && cache + 64L * cout * cin <= CpuBackend.winogradCacheBudget();
+                long entry = CpuBackend.winogradCacheEntryBytes(cout, cin);
+                boolean cached = cachedWeights.contains(w) || !w.isHalf() && cache + entry <= CpuBackend.winogradCacheBudget();
                 if (CpuBackend.usesWinograd(w.dim(2), w.dim(3), stride, tilesPerImage, w.isHalf())) {
-                    if (cached && cachedWeights.add(w)) cache += 64L * cout * cin;
+                    if (cached && cachedWeights.add(w)) cache += entry;
                     winogradV = Math.max(winogradV, 64L * cin * tiles);
                     winogradM = Math.max(winogradM, 64L * cout * tiles);
                 }

@@ -12,18 +12,29 @@ import java.util.Arrays;
  * kept as 16-bit floats (F16 or BF16 bits, {@link #ofHalf}) to halve their memory: backends that know
  * the format read {@link #halfBits()} and convert while computing; {@link #data()} returns a fresh
  * float32 copy of such a tensor on every call (it is not cached, or the memory would not be halved).
+ *
+ * <p>Activations may live in a {@link TensorArena}: a kernel's output inside a forward pass
+ * ({@link #output}) takes a recycled buffer, and the module that made a tensor gives it back with
+ * {@link #release()} after its last use. A released tensor cannot be read any more (its buffer belongs
+ * to another tensor by then): reading it throws. A tensor kept beyond the pass that made it (a cache
+ * across sampling steps) must be {@link #pin() pinned}, which takes its buffer out of recycling for good.
  */
 public final class Tensor {
     private final int[] shape;
     private final Storage storage;
 
     /** Host and/or device storage, shared by a tensor and its reshaped views (none at all: shape only). */
-    private static final class Storage {
+    static final class Storage {
         private final long length;
         private float[] host;
         private final DeviceBuffer device;
         private final short[] half;
         private final boolean bf16;
+        /** The arena the host buffer came from and returns to on release; null when not recycled (any more). */
+        TensorArena arena;
+        boolean pinned, released;
+        /** Where it was released (arena check mode only), for the error when it is read afterwards. */
+        Throwable releasedAt;
 
         Storage(float[] host, DeviceBuffer device, long length) {
             this(host, device, length, null, false);
@@ -37,11 +48,19 @@ public final class Tensor {
             this.bf16 = bf16;
         }
 
+        long elements() {
+            return length;
+        }
+
         boolean shapeOnly() {
-            return host == null && device == null && half == null;
+            return host == null && device == null && half == null && !released;
         }
 
         synchronized float[] host() {
+            if (released)
+                throw new IllegalStateException("a tensor was read after its buffer was released to the arena (and recycled): a tensor that is"
+                        + " used after the module that made it released it, or kept beyond its forward pass, must be pinned (Tensor.pin())"
+                        + (releasedAt == null ? "; run with -Djdiffusion.arenaCheck=true to see where it was released" : ""), releasedAt);
             if (shapeOnly()) throw new IllegalStateException("a shape-only tensor has no values (it stands for a shape in a dry run or a missing parameter)");
             int length = (int) this.length;
             if (half != null) {
@@ -100,6 +119,80 @@ public final class Tensor {
         for (int d : shape) n *= d;
         if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + Arrays.toString(shape) + " is too large");
         return new Tensor(new Storage(new float[(int) n], null, (int) n), shape.clone());
+    }
+
+    /**
+     * Storage for a kernel's output: a recycled buffer of the current forward pass's arena when one is
+     * open on this thread ({@link TensorArena#pass}), else a fresh (zeroed) array. The contents are
+     * unspecified: the kernel must write every element.
+     */
+    public static Tensor output(int... shape) {
+        TensorArena.Pass pass = TensorArena.current();
+        if (pass == null) return zeros(shape);
+        long n = elements(shape);
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + Arrays.toString(shape) + " is too large");
+        Storage s = pass.take((int) n);
+        return new Tensor(s, shape.clone());
+    }
+
+    /** Pooled storage wrapping {@code buffer} (for {@link TensorArena}). */
+    static Storage pooled(float[] buffer, TensorArena arena) {
+        Storage s = new Storage(buffer, null, buffer.length);
+        s.arena = arena;
+        return s;
+    }
+
+    /** The host buffer of pooled storage, taken away from it (on release). */
+    static float[] detachBuffer(Storage s) {
+        float[] b = s.host;
+        s.host = null;
+        return b;
+    }
+
+    /**
+     * Gives this tensor's buffer back to the arena it came from, to be reused by a later operation; from
+     * then on this tensor and its views cannot be read. Call it once, after the tensor's last use, in the
+     * code that created it (by calling the operation). Nothing happens for a tensor that is not from an
+     * arena (weights, inputs, results handed out of a pass) or is pinned. Releasing twice is an error.
+     */
+    public void release() {
+        TensorArena a;
+        float[] buffer;
+        synchronized (storage) {
+            if (storage.released) throw new IllegalStateException("tensor " + shapeString() + " released twice", storage.releasedAt);
+            a = storage.arena;
+            if (a == null || storage.pinned) return;
+            storage.released = true;
+            storage.arena = null;
+            buffer = detachBuffer(storage);
+            if (TensorArena.CHECK) storage.releasedAt = new Throwable("released here");
+        }
+        a.giveBack(buffer);
+    }
+
+    /**
+     * Keeps this tensor's storage out of recycling for good (it becomes an ordinary array that the garbage
+     * collector frees), for tensors kept beyond the forward pass that made them: DeepCache's module
+     * outputs, the cross-attention cache, hooks that record intermediates. Returns this tensor.
+     */
+    public Tensor pin() {
+        TensorArena a;
+        synchronized (storage) {
+            if (storage.released) throw new IllegalStateException("cannot pin tensor " + shapeString() + ": it was already released", storage.releasedAt);
+            if (storage.pinned) return this;
+            storage.pinned = true;
+            a = storage.arena;
+            storage.arena = null;
+        }
+        if (a != null) a.leave(storage.length);
+        return this;
+    }
+
+    /** Whether this tensor's buffer was given back to its arena ({@link #release()}); it can no longer be read. */
+    public boolean isReleased() {
+        synchronized (storage) {
+            return storage.released;
+        }
     }
 
     /** Wraps {@code data} (no copy). */

@@ -1,0 +1,162 @@
+package jdiffusion.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The arena's lifetime rules: reuse after release, loud failure on a read after release, pinning, detaching, trimming. */
+class TensorArenaTest {
+
+    @Test
+    void outsideAPassOutputsArePlainArraysAndReleaseDoesNothing() {
+        Tensor t = Tensor.output(2, 3);
+        assertEquals(6, t.numel());
+        t.release();
+        assertFalse(t.isReleased());
+        assertEquals(0f, t.data()[5]);
+    }
+
+    @Test
+    void aReleasedBufferIsReusedForTheSameLengthAndTheOldTensorCannotBeRead() {
+        TensorArena arena = new TensorArena();
+        arena.pass(() -> {
+            Tensor a = Tensor.output(4, 8);
+            float[] buffer = a.data();
+            a.release();
+            assertTrue(a.isReleased());
+            IllegalStateException e = assertThrows(IllegalStateException.class, a::data);
+            assertTrue(e.getMessage().contains("released"), e.getMessage());
+            assertThrows(IllegalStateException.class, () -> a.reshape(32).data(), "views share the released storage");
+            assertThrows(IllegalStateException.class, a::release, "releasing twice is an error");
+            assertThrows(IllegalStateException.class, a::pin, "a released tensor cannot be pinned");
+            Tensor b = Tensor.output(32);                 // same length: the same buffer
+            assertSame(buffer, b.data());
+            Tensor c = Tensor.output(31);                 // another length: a new one
+            assertNotSame(buffer, c.data());
+            b.release();
+            c.release();
+            return null;
+        });
+        TensorArena.Stats s = arena.stats();
+        assertEquals(2, s.fresh());
+        assertEquals(1, s.reused());
+        assertEquals(0, s.inUseBytes());
+        assertEquals(0, s.detached());
+    }
+
+    @Test
+    void checkModePoisonsReleasedBuffers() {
+        if (!TensorArena.CHECK) return;   // the build runs the tests with -Djdiffusion.arenaCheck=true
+        new TensorArena().pass(() -> {
+            Tensor a = Tensor.output(16);
+            float[] raw = a.data();
+            java.util.Arrays.fill(raw, 1f);
+            a.release();
+            for (float v : raw) assertTrue(Float.isNaN(v), "a raw array kept past its release reads NaN");
+            IllegalStateException e = assertThrows(IllegalStateException.class, a::data);
+            assertTrue(e.getCause() != null && e.getCause().getMessage().contains("released here"), "the error says where it was released");
+            return null;
+        });
+    }
+
+    @Test
+    void pinnedTensorsAreNeverRecycled() {
+        TensorArena arena = new TensorArena();
+        Tensor kept = arena.pass(() -> {
+            Tensor a = Tensor.output(10).pin();
+            float[] buffer = a.data();
+            buffer[3] = 7f;
+            a.release();                                  // a no-op for a pinned tensor
+            assertFalse(a.isReleased());
+            Tensor b = Tensor.output(10);
+            assertNotSame(buffer, b.data());
+            b.release();
+            return a;
+        });
+        Tensor again = arena.pass(() -> {
+            Tensor b = Tensor.output(10);
+            assertNotSame(kept.data(), b.data());
+            return b;
+        });
+        assertEquals(7f, kept.data()[3]);
+        assertEquals(1, arena.stats().pinned());
+        again.release();                                  // handed out of its pass: an ordinary array now
+        assertFalse(again.isReleased());
+    }
+
+    @Test
+    void whatAPassDoesNotReleaseIsHandedOutAndNeverRecycled() {
+        TensorArena arena = new TensorArena();
+        List<float[]> seen = new ArrayList<>();
+        Tensor result = arena.pass(() -> {
+            Tensor forgotten = Tensor.output(5);
+            seen.add(forgotten.data());
+            return Tensor.output(5);
+        });
+        assertEquals(2, arena.stats().detached());
+        assertEquals(0, arena.stats().inUseBytes());
+        arena.pass(() -> {
+            Tensor t = Tensor.output(5);
+            assertFalse(seen.contains(t.data()));
+            assertNotSame(result.data(), t.data());
+            t.release();
+            return null;
+        });
+    }
+
+    @Test
+    void aNestedPassJoinsTheOpenOne() {
+        TensorArena arena = new TensorArena();
+        arena.pass(() -> {
+            Tensor inner = arena.pass(() -> Tensor.output(6));
+            assertEquals(0, arena.stats().detached(), "the inner call did not end the pass");
+            inner.release();
+            return null;
+        });
+        assertEquals(0, arena.stats().detached());
+    }
+
+    @Test
+    void freeBuffersBeyondWhatThePassNeededAreDropped() {
+        TensorArena arena = new TensorArena();
+        arena.pass(() -> {                                // three of 100 at once
+            Tensor a = Tensor.output(100), b = Tensor.output(100), c = Tensor.output(100);
+            a.release();
+            b.release();
+            c.release();
+            return null;
+        });
+        assertEquals(3 * 400, arena.stats().freeBytes());
+        arena.pass(() -> {                                // then one of 100 at a time, and others
+            Tensor a = Tensor.output(100);
+            a.release();
+            Tensor d = Tensor.output(50);
+            d.release();
+            return null;
+        });
+        assertEquals(400 + 200, arena.stats().freeBytes());
+        arena.pass(() -> null);
+        assertEquals(0, arena.stats().freeBytes(), "a pass that took nothing keeps nothing");
+    }
+
+    @Test
+    void anExceptionEndsThePassWithoutRecyclingWhatWasOut() {
+        TensorArena arena = new TensorArena();
+        Tensor[] out = new Tensor[1];
+        assertThrows(ArithmeticException.class, () -> arena.pass(() -> {
+            out[0] = Tensor.output(8);
+            throw new ArithmeticException("boom");
+        }));
+        assertEquals(1, arena.stats().detached());
+        out[0].data()[0] = 1f;                            // still an ordinary, readable array
+        assertEquals(1f, out[0].data()[0]);
+    }
+}
