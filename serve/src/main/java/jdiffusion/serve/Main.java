@@ -113,7 +113,9 @@ public final class Main implements Callable<Integer> {
         for (ServedModel m : served.all())
             for (int n : maxBatch > 1 ? new int[]{1, Math.min(maxBatch, ServeConfig.MAX_IMAGES_PER_REQUEST)} : new int[]{1}) {
                 long t0 = System.nanoTime();
-                ImageRequest r = ImageRequest.parse(Server.JSON.createObjectNode().put("model", m.name()).put("steps", steps).put("num_images", n), served);
+                var body = Server.JSON.createObjectNode().put("model", m.name()).put("steps", steps).put("num_images", n);
+                if (m.text() != null) body.put("prompt", "");   // the empty prompt: the unconditional embedding generate uses too
+                ImageRequest r = ImageRequest.parse(body, served);
                 new BatchRun(b).run(List.of(r), StepHook.Listener.NONE);
                 LOG.info("warmed up {} at batch {}: {} steps in {} ms", m.name(), n, steps, (System.nanoTime() - t0) / 1_000_000);
             }
