@@ -88,6 +88,15 @@ class TextToImageServeTest {
         assertEquals(77, te.get("max_tokens").asInt());
         assertTrue(te.get("parameters").asLong() > 0);
         assertTrue(m.get("models").get(1).get("text_encoder").isNull(), "the class-conditional model has none");
+        // openapi.json's Model schema names exactly what an entry holds
+        JsonNode schema = json(get(server, "/openapi.json")).get("components").get("schemas").get("Model").get("properties");
+        for (JsonNode entry : m.get("models"))
+            entry.fieldNames().forEachRemaining(f -> assertTrue(schema.has(f), "openapi.json's Model lacks '" + f + "'"));
+        te.fieldNames().forEachRemaining(f -> assertTrue(schema.get("text_encoder").get("properties").has(f), "text_encoder." + f));
+        java.util.Set<String> documented = new java.util.HashSet<>(), given = new java.util.HashSet<>();
+        schema.fieldNames().forEachRemaining(documented::add);
+        for (JsonNode entry : m.get("models")) entry.fieldNames().forEachRemaining(given::add);
+        assertEquals(documented, given, "every documented field appears for one of the kinds");
     }
 
     @Test
