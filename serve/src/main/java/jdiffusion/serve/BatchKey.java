@@ -13,6 +13,9 @@ import jdiffusion.weights.config.SchedulerConfig;
  *       resolution draws noise for the whole batch, so those run alone (per-sample AdaptiveDiffusion, once
  *       the engine has it, can join here).</li>
  * </ul>
+ * What a request is conditioned on is not in the key: class rows, prompts, negative prompts and clip skips
+ * differ freely within a batch (each request's rows are its own); the guidance scale is, since the sampler
+ * applies one scale to the whole batch. The policy groups by its id (the same method and parameters).
  * A request that cannot share gets a key of its own ({@code alone} = its job id).
  */
 record BatchKey(String model, String scheduler, int steps, int size, double guidance, String policy, String alone) {
