@@ -30,7 +30,7 @@ public final class Main implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
     private static final ServeConfig D = ServeConfig.defaults();
 
-    @Option(names = "--model", paramLabel = "DIR", description = "A diffusers folder to serve (repeat for several; the first is the default). Default: the bundled fashion-ddpm-32 and fashion-cond-32.")
+    @Option(names = "--model", paramLabel = "DIR", description = "A diffusers folder to serve (repeat for several; the first is the default): a UNet, a class-conditional pipeline, or a Stable Diffusion folder (text to image). Default: the bundled fashion-ddpm-32 and fashion-cond-32.")
     List<Path> models;
 
     @Option(names = "--host", description = "Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).")

@@ -160,6 +160,8 @@ class TextToImageServeTest {
                 Arguments.of("{" + sd + "\"prompt\":\"a cat\",\"guidance\":51}", "guidance"),
                 Arguments.of("{" + sd + "\"prompt\":\"a cat\",\"size\":8}", "size"),                     // the latent side is not the image's
                 Arguments.of("{" + sd + "\"prompt\":\"" + "x".repeat(4097) + "\"}", "prompt"),
+                Arguments.of("{" + sd + "\"prompt\":\"a \\ud800 cat\"}", "prompt"),                 // not Unicode text: the tokenizer's refusal
+                Arguments.of("{" + sd + "\"prompt\":\"a cat\",\"negative_prompt\":\"\\udc00\"}", "negative_prompt"),
                 Arguments.of("{\"model\":\"fashion-cond-32\",\"clip_skip\":1}", "clip_skip"),           // no text encoder
                 Arguments.of("{\"model\":\"fashion-cond-32\",\"prompt\":\"a bag\"}", "prompt"));
     }
