@@ -42,7 +42,9 @@ function modelChanged() {
   $('scheduler').innerHTML = '';
   m.schedulers.forEach((s) => option($('scheduler'), s, s + (s === m.default_scheduler ? ' (model default)' : ''), s === m.default_scheduler));
   if (m.default_guidance) $('guidance').value = m.default_guidance;
-  $('model-note').textContent = `${m.kind}, ${(m.parameters / 1e6).toFixed(2)} M parameters, ${m.sample_size}×${m.sample_size}`;
+  $('model-note').textContent = `${m.kind}, UNet ${(m.parameters / 1e6).toFixed(2)} M parameters`
+    + (m.text_encoder ? `, text encoder ${(m.text_encoder.parameters / 1e6).toFixed(2)} M` : '')
+    + `, ${m.image_size}×${m.image_size}` + (m.image_size !== m.sample_size ? ` (latent ${m.sample_size}×${m.sample_size})` : '');
   methodsChanged();
 }
 

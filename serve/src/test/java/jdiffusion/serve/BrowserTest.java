@@ -111,6 +111,8 @@ class BrowserTest {
             assertTrue(browser.findElement(By.id("negative_prompt")).isDisplayed());
             assertEquals("2", browser.findElement(By.id("clip_skip")).getAttribute("max"), "3 encoder layers: clip skip 0..2");
             assertEquals("7.5", browser.findElement(By.id("guidance")).getAttribute("value"));
+            String note = browser.findElement(By.id("model-note")).getText();
+            assertTrue(note.startsWith("text-to-image") && note.contains("text encoder") && note.contains("64×64 (latent 8×8)"), note);
             set("prompt", "a red apple on a wooden table, ".repeat(12).trim());
             set("negative_prompt", "blurry");
             set("clip_skip", "1");
