@@ -205,10 +205,9 @@ class TextToImageServeTest {
             new String[]{"--prompt", "a red apple on a wooden table", "--seed", "-4", "--steps", "4", "--guidance", "6"});
 
     /**
-     * Batched with other prompts: one UNet batch of 5 images from 4 requests, each request's images as it gets
-     * them alone and its PNG generate's. On the scalar backend (kernels compute each image alone) bit for bit;
-     * on the CPU backend within {@link BatchingEquivalenceTest#CPU_TOLERANCE} (its kernels are not batch-invariant
-     * yet; see there), the verdict printed.
+     * Batched with other prompts: one UNet batch of 5 images from 4 requests, each request's images bit for bit
+     * as it gets them alone and its PNG generate's, on the CPU backend (batch-invariant kernels) and on the scalar
+     * reference backend.
      */
     @Test
     void differentPromptsShareOneBatch_eachAsAloneAndAsGenerate(@TempDir Path tmp) throws Exception {
@@ -216,13 +215,11 @@ class TextToImageServeTest {
         for (String[] a : GROUP_CLI) cli.add(generatePng(tmp, a));
         Result cpu = batchedVsAlone(TestServers.backend());
         cpu.print("cpu");
-        assertTrue(cpu.worst <= BatchingEquivalenceTest.CPU_TOLERANCE, String.join("\n", cpu.verdicts));
-        for (int k = 0; k < GROUP.size(); k++)
+        assertTrue(cpu.allBits, "batched vs alone on the (batch-invariant) cpu backend must be bit-identical:\n" + String.join("\n", cpu.verdicts));
+        for (int k = 0; k < GROUP.size(); k++) {
             assertArrayEquals(cli.get(k), cpu.alone.get(k).grid(), "alone: generate's PNG for " + GROUP.get(k));
-        int samePng = 0;
-        for (int k = 0; k < GROUP.size(); k++) samePng += Arrays.equals(cli.get(k), cpu.batched.get(k).grid()) ? 1 : 0;
-        System.out.println("text-to-image batching (cpu): " + samePng + " of " + GROUP.size() + " batched PNGs = generate's");
-        if (cpu.allBits) assertEquals(GROUP.size(), samePng, "bit-identical images give generate's PNGs");
+            assertArrayEquals(cli.get(k), cpu.batched.get(k).grid(), "batched with 3 other prompts: generate's PNG for " + GROUP.get(k));
+        }
 
         Result s = batchedVsAlone(Backends.create("scalar", 1));
         s.print("scalar");
