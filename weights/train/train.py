@@ -7,6 +7,10 @@ Models
   fashion-ddpm-32    unconditional diffusers UNet2DModel, DDPM epsilon objective.
   fashion-cond-32    class-conditional diffusers UNet2DConditionModel (SD-style cross-attention) +
                      a learned [11, 4, 64] class-embedding table (index 10 = null class, for CFG).
+  fashion-ddpm-32-mr fashion-ddpm-32 fine-tuned with multi-resolution training: each step draws one size
+                     from `sizes` (16/24/32) and area-downsamples the 32x32 batch to it, so that PostDiff's
+                     mixed-resolution sampling (low-resolution first steps) runs on a model that has seen
+                     those sizes. Starts from the exported fashion-ddpm-32 weights (`init_from`).
 
 Subcommands (see README.md):
   train  --model NAME [NAME ...]   train (resumes from /work/ckpt/<model>/ckpt.pt), exports when done
@@ -104,6 +108,11 @@ MODELS = {
                             ema_decay=0.999, iters=30000, max_hours=2.5, seed=1),
     "fashion-cond-32": dict(kind="cond", unet=UNET_COND, tokens=4, p_uncond=0.1, batch=64, lr=1e-3, warmup=500,
                             weight_decay=0.0, ema_decay=0.999, iters=30000, max_hours=2.5, seed=2),
+    # Multi-resolution fine-tune (`sizes`: one size per step, uniformly; `init_from`: the exported model whose
+    # EMA weights start both the trained and the EMA copy; fresh AdamW state, shorter warmup, lower lr).
+    "fashion-ddpm-32-mr": dict(kind="uncond", unet=UNET_DDPM, batch=64, lr=5e-4, warmup=100, weight_decay=0.0,
+                               ema_decay=0.999, iters=30000, max_hours=3.0, seed=4, sizes=[16, 24, 32],
+                               init_from="fashion-ddpm-32"),
     "fmnist-classifier": dict(kind="classifier", batch=128, lr=2e-3, weight_decay=5e-4, epochs=12,
                               label_smoothing=0.1, seed=3),
 }
@@ -288,6 +297,12 @@ def plot_loss(name):
         k = max(5, len(ys) // 30)
         sm = np.convolve(ys, np.ones(k) / k, mode="valid")
         ax.plot(xs[k - 1:], sm, lw=1.5, label=f"moving average ({k})")
+    for key in [k for k in rows[0] if k.startswith("loss_")]:  # multi-resolution: loss per training size
+        pts = [(x, float(r[key])) for x, r in zip(xs, rows) if r.get(key)]
+        if len(pts) >= 10:
+            k = max(5, len(pts) // 30)
+            sm = np.convolve([p[1] for p in pts], np.ones(k) / k, mode="valid")
+            ax.plot([p[0] for p in pts][k - 1:], sm, lw=1.0, ls="--", label=f"{key[5:]}×{key[5:]} (moving avg {k})")
     if "test_acc" in rows[0]:
         ax2 = ax.twinx()
         ax2.plot(xs, [float(r["test_acc"]) for r in rows], color="C3", label="test accuracy")
@@ -329,8 +344,28 @@ def ema_update(ema, model, decay):
         be.copy_(bm)
 
 
+def train_size(spec, g):
+    """Multi-resolution training: this step's image size, drawn uniformly from spec["sizes"] (first draw of
+    the step's generator). None for single-resolution models (no draw, so their runs are unchanged)."""
+    sizes = spec.get("sizes")
+    if not sizes:
+        return None
+    return sizes[int(torch.randint(len(sizes), (1,), generator=g))]
+
+
+def downsample(x0, size):
+    """[N, C, H, W] -> [N, C, size, size] by area averaging (exact 2x2 means at 16 from 32; overlapping box
+    weights at 24). Box-filtered low-resolution images are what bilinear upsampling, the step at which
+    jdiffusion's mixed-resolution sampler returns to full size, maps back to a smooth full-size image."""
+    return x0 if x0.shape[-1] == size else F.interpolate(x0, size=(size, size), mode="area")
+
+
 def diffusion_loss(net, spec, x0, labels, g, alphas_cumprod):
-    """One DDPM training objective sample: random t, noise; MSE between predicted and true epsilon."""
+    """One DDPM training objective sample: random t, noise; MSE between predicted and true epsilon.
+    Multi-resolution models (spec["sizes"]) first downsample the whole batch to one drawn size."""
+    size = train_size(spec, g)
+    if size is not None:
+        x0 = downsample(x0, size)
     b = x0.shape[0]
     flip = torch.rand(b, generator=g) < 0.5  # random horizontal flip
     x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
@@ -344,7 +379,7 @@ def diffusion_loss(net, spec, x0, labels, g, alphas_cumprod):
         pred = net(xt, t, labels)
     else:
         pred = net(xt, t)
-    return F.mse_loss(pred, noise)
+    return F.mse_loss(pred, noise), size
 
 
 def lr_at(spec, step):
@@ -360,12 +395,32 @@ def build_diffusion_state(spec):
     return net, ema, opt
 
 
+def init_weights(net, ema, source):
+    """Fine-tuning start: the exported (EMA) UNet of weights/models/<source> into both copies."""
+    path = os.path.join(REPO_MODELS, source, "unet", "diffusion_pytorch_model.safetensors")
+    if not os.path.exists(path):
+        raise SystemExit(f"init_from: {path} not found (export {source} first)")
+    state = load_file(path)
+    net.unet.load_state_dict(state, strict=True)
+    ema.unet.load_state_dict(state, strict=True)
+
+
 def train_diffusion(name, args, stop):
     spec = dict(MODELS[name])
     if args.iters:
         spec["iters"] = args.iters
     if args.max_hours:
         spec["max_hours"] = args.max_hours
+    ck_spec = (load_ckpt(name) or {}).get("spec", {})
+    if getattr(args, "sizes", None):
+        spec["sizes"] = [int(v) for v in args.sizes.split(",")]
+        mult = 2 ** (len(spec["unet"]["block_out_channels"]) - 1)
+        bad = [v for v in spec["sizes"] if v <= 0 or v % mult or v > spec["unet"]["sample_size"]]
+        if bad:
+            raise SystemExit(f"--sizes {args.sizes}: {bad} not allowed; sizes must be multiples of {mult} "
+                             f"(2^(levels-1)) up to sample_size {spec['unet']['sample_size']}")
+    elif ck_spec.get("sizes"):
+        spec["sizes"] = ck_spec["sizes"]  # a resumed run keeps the sizes it was started with
     net, ema, opt = build_diffusion_state(spec)
     step, train_seconds = 0, 0.0
     ck = load_ckpt(name)
@@ -376,8 +431,12 @@ def train_diffusion(name, args, stop):
         step, train_seconds = ck["step"], ck["train_seconds"]
         log(f"{name}: resumed at step {step} ({train_seconds / 3600:.2f} h trained)")
     else:
+        if spec.get("init_from"):
+            init_weights(net, ema, spec["init_from"])
         log(f"{name}: new run, {count_params(net.unet)} UNet parameters"
-            + (f" + {net.class_embeddings.numel()} class-embedding values" if net.cond else ""))
+            + (f" + {net.class_embeddings.numel()} class-embedding values" if net.cond else "")
+            + (f", initialised from {spec['init_from']}" if spec.get("init_from") else "")
+            + (f", sizes {spec['sizes']}" if spec.get("sizes") else ""))
     if step >= spec["iters"] or train_seconds >= spec["max_hours"] * 3600:
         log(f"{name}: already finished (step {step}); exporting")
         export_model(name)
@@ -388,7 +447,9 @@ def train_diffusion(name, args, stop):
     order = EpochOrder(len(images), spec["batch"], spec["seed"])
     ac = alphas_cumprod_linear(SCHEDULER_CONFIG["num_train_timesteps"], SCHEDULER_CONFIG["beta_start"],
                                SCHEDULER_CONFIG["beta_end"])
-    csvlog = CsvLog(name, ["step", "loss", "lr", "s_per_iter", "train_hours", "time"])
+    sizes = spec.get("sizes") or []
+    csvlog = CsvLog(name, ["step", "loss", "lr", "s_per_iter", "train_hours", "time"]
+                    + [f"loss_{v}" for v in sizes])  # multi-resolution: mean loss per size in the window
 
     def checkpoint():
         save_ckpt(name, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
@@ -400,11 +461,12 @@ def train_diffusion(name, args, stop):
     net.train()
     last_save = time.time()
     window_loss, window_n, window_t0 = 0.0, 0, time.time()
+    per_size = {v: [0.0, 0] for v in sizes}
     while step < spec["iters"] and train_seconds < spec["max_hours"] * 3600 and not stop.stop:
         t0 = time.time()
         g = step_generator(spec["seed"], step)
         idx = order.indices(step)
-        loss = diffusion_loss(net, spec, x_all[idx], labels[idx], g, ac)
+        loss, size = diffusion_loss(net, spec, x_all[idx], labels[idx], g, ac)
         for group in opt.param_groups:
             group["lr"] = lr_at(spec, step)
         opt.zero_grad(set_to_none=True)
@@ -418,11 +480,16 @@ def train_diffusion(name, args, stop):
 
         window_loss += loss.item()
         window_n += 1
+        if size is not None:
+            per_size[size][0] += loss.item()
+            per_size[size][1] += 1
         if step % LOG_EVERY == 0:
             spi = (time.time() - window_t0) / window_n
             csvlog.row(step=step, loss=f"{window_loss / window_n:.6f}", lr=f"{lr_at(spec, step - 1):.3g}",
                        s_per_iter=f"{spi:.3f}", train_hours=f"{train_seconds / 3600:.3f}",
-                       time=datetime.datetime.now().isoformat(timespec="seconds"))
+                       time=datetime.datetime.now().isoformat(timespec="seconds"),
+                       **{f"loss_{v}": (f"{a / n:.6f}" if n else "") for v, (a, n) in per_size.items()})
+            per_size = {v: [0.0, 0] for v in sizes}
             # whichever comes first: the iteration target or the training-time cap
             eta_h = max(0.0, min((spec["iters"] - step) * spi, spec["max_hours"] * 3600 - train_seconds)) / 3600
             log(f"{name}: step {step}/{spec['iters']} loss {window_loss / window_n:.4f} "
@@ -552,6 +619,17 @@ def parity_inputs(net):
     return inputs
 
 
+def _init_step(source):
+    """Training step of the exported model a fine-tune started from (from its training_info.json)."""
+    if not source:
+        return None
+    path = os.path.join(REPO_MODELS, source, "training_info.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f).get("step")
+
+
 def export_diffusion(name):
     net, ck = load_ema_net(name)
     spec = ck["spec"]
@@ -587,6 +665,11 @@ def export_diffusion(name):
         out, inter = net.unet.forward_with_intermediates(*args)
     tensors = dict(inputs, out=out)
     tensors.update({f"inter.{k}": v for k, v in inter.items()})
+    for size in [v for v in (spec.get("sizes") or []) if v != spec["unet"]["sample_size"]]:
+        low = torch.randn(2, 1, size, size, generator=torch.Generator().manual_seed(20240601 + size))
+        with torch.no_grad():
+            tensors[f"sample_{size}"] = low
+            tensors[f"out_{size}"] = net.unet(*([low, inputs["timestep"]] + args[2:]))
     save_file({k: v.float() for k, v in tensors.items()}, os.path.join(root, "parity.safetensors"),
               metadata={"description": "PyTorch (diffusers-equivalent) forward of unet/ on sample/timestep"
                                        + ("/encoder_hidden_states" if net.cond else "") + "; compare out "
@@ -599,7 +682,11 @@ def export_diffusion(name):
         "objective": "epsilon MSE, DDPM linear betas 1e-4..0.02, 1000 steps",
         "label_dropout": spec.get("p_uncond"), "unet_parameters": count_params(net.unet),
         "data": "Fashion-MNIST train (Debian dataset-fashion-mnist), 28x28 padded to 32x32 with -1, "
-                "pixels 2p-1, random horizontal flip",
+                "pixels 2p-1, random horizontal flip"
+                + (f"; multi-resolution: each step one size from {spec['sizes']} (uniform), batch "
+                   "area-downsampled from 32x32" if spec.get("sizes") else ""),
+        "sizes": spec.get("sizes"), "init_from": spec.get("init_from"),
+        "init_step": _init_step(spec.get("init_from")),
         "exported": datetime.datetime.now().isoformat(timespec="seconds"),
         "script": "weights/train/train.py"})
     log(f"{name}: exported step {ck['step']} (EMA) to {root}")
@@ -692,14 +779,15 @@ def save_grid(x, path, nrow, scale=2):
 
 
 @torch.no_grad()
-def generate(net, n, steps=50, guidance=3.0, labels=None, seed=0, batch=100):
-    """DDIM samples from a DiffusionNet (EMA). Conditional: labels [n] with CFG `guidance`."""
+def generate(net, n, steps=50, guidance=3.0, labels=None, seed=0, batch=100, size=32):
+    """DDIM samples from a DiffusionNet (EMA). Conditional: labels [n] with CFG `guidance`. `size`: sample
+    size (a multi-resolution model also samples at its smaller training sizes)."""
     ac = alphas_cumprod_linear()
     g = torch.Generator().manual_seed(seed)
     outs = []
     for i in range(0, n, batch):
         m = min(batch, n - i)
-        x = torch.randn(m, 1, 32, 32, generator=g)
+        x = torch.randn(m, 1, size, size, generator=g)
         if net.cond:
             emb = net.class_embeddings
             cond = emb[labels[i:i + m]]
@@ -711,7 +799,7 @@ def generate(net, n, steps=50, guidance=3.0, labels=None, seed=0, batch=100):
     return torch.cat(outs)
 
 
-def sample_grid(name, out_path=None, steps=50, guidance=3.0, seed=0):
+def sample_grid(name, out_path=None, steps=50, guidance=3.0, seed=0, size=32):
     net, ck = load_ema_net(name)
     if net.cond:
         per_class = 6
@@ -719,9 +807,10 @@ def sample_grid(name, out_path=None, steps=50, guidance=3.0, seed=0):
         x = generate(net, len(labels), steps, guidance, labels, seed)
         nrow = per_class
     else:
-        x = generate(net, 48, steps, seed=seed)
+        x = generate(net, 48, steps, seed=seed, size=size)
         nrow = 8
-    out_path = out_path or os.path.join(ckpt_dir(name), f"samples_step{ck['step']}.png")
+    out_path = out_path or os.path.join(ckpt_dir(name), f"samples_step{ck['step']}"
+                                        + ("" if size == 32 else f"_{size}") + ".png")
     return save_grid(x, out_path, nrow)
 
 
@@ -771,7 +860,7 @@ def cmd_export(args):
 def cmd_sample(args):
     for name in args.model:
         t0 = time.time()
-        out = sample_grid(name, args.out, args.steps, args.guidance, args.seed)
+        out = sample_grid(name, args.out, args.steps, args.guidance, args.seed, args.size)
         print(f"{name}: {out} ({time.time() - t0:.1f} s)")
         if args.fd:
             net, ck = load_ema_net(name)
@@ -805,7 +894,7 @@ def cmd_bench(args):
             x0, y = torch.randn(spec["batch"], 1, 32, 32), torch.randint(0, 10, (spec["batch"],))
 
             def it(step=[0]):
-                loss = diffusion_loss(net, spec, x0, y, step_generator(0, step[0]), ac)
+                loss, _size = diffusion_loss(net, spec, x0, y, step_generator(0, step[0]), ac)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -832,6 +921,9 @@ def main():
     p.add_argument("--iters", type=int, default=None, help="override the iteration target (diffusion models)")
     p.add_argument("--max-hours", type=float, default=None, help="override the train-time cap (diffusion models)")
     p.add_argument("--epochs", type=int, default=None, help="override epochs (classifier)")
+    p.add_argument("--sizes", default=None, metavar="S,S,...",
+                   help="multi-resolution training: image sizes, one drawn per step (multiples of 2^(levels-1), "
+                        "at most sample_size; default: the model's spec, e.g. 16,24,32 for fashion-ddpm-32-mr)")
     p = sub.add_parser("export", help="export the latest checkpoint into weights/models/<model>")
     p.add_argument("--model", nargs="+", required=True, choices=list(MODELS))
     p = sub.add_parser("sample", help="DDIM sample grid PNG from the latest checkpoint (EMA)")
@@ -839,6 +931,8 @@ def main():
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--guidance", type=float, default=3.0, help="CFG scale (conditional model)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=32, help="sample size (unconditional; e.g. 16 or 24 for a "
+                                                        "multi-resolution model)")
     p.add_argument("--out", default=None, help="PNG path (default /work/ckpt/<model>/samples_step<N>.png)")
     p.add_argument("--fd", type=int, default=0, metavar="N",
                    help="also report the Frechet distance of N samples (classifier features) to the test set")

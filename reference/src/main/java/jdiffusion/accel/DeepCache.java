@@ -40,6 +40,7 @@ public final class DeepCache implements StepPolicy {
     private final Map<String, Object> cache = new HashMap<>();
     private boolean cacheGuided;
     private boolean forceRefresh;
+    private int lastPlanned = -1;   // the last step this policy planned (steps another policy skipped are never planned)
 
     private DeepCache(int interval, int branch, Set<Integer> refreshSteps, String scheduleName) {
         if (interval < 1) throw new IllegalArgumentException("DeepCache interval N must be ≥ 1, got " + interval);
@@ -127,6 +128,18 @@ public final class DeepCache implements StepPolicy {
     public void begin(RunInfo run) {
         cache.clear();
         forceRefresh = false;
+        lastPlanned = -1;
+    }
+
+    /**
+     * Whether a refresh step fell among the steps skipped since the last planned one (only when another
+     * policy, AdaptiveDiffusion, skips the UNet: alone, DeepCache plans every step). Such a refresh is
+     * made up at the next step that runs; otherwise a skip that keeps landing on refresh steps would serve
+     * the deep features of one early step for the rest of the run.
+     */
+    private boolean missedRefresh(int i) {
+        for (int j = lastPlanned + 1; j < i; j++) if (refreshSteps == null ? j % interval == 0 : refreshSteps.contains(j)) return true;
+        return false;
     }
 
     @Override
@@ -136,7 +149,9 @@ public final class DeepCache implements StepPolicy {
 
     /** The plan for step i when the batch is guided ({@code guide}) or conditional-only. */
     public StepPlan plan(int i, boolean guide) {
-        if (isRefresh(i) || cache.isEmpty()) {
+        boolean missed = missedRefresh(i);
+        lastPlanned = i;
+        if (isRefresh(i) || missed || cache.isEmpty()) {
             forceRefresh = false;
             cacheGuided = guide;
             return StepPlan.full(new Recording(), guide);

@@ -6,6 +6,7 @@ import jdiffusion.kernels.GemmBench;
 import jdiffusion.kernels.MacCounter;
 import jdiffusion.kernels.ProfilingBackend;
 import jdiffusion.kernels.ShapeOnlyBackend;
+import jdiffusion.kernels.VectorWidth;
 import jdiffusion.nn.Architectures;
 import jdiffusion.nn.ClipTextModel;
 import jdiffusion.nn.Ctx;
@@ -130,6 +131,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("bench: %s (%s, %.2f M parameters, weights %s, built in %.1f s), sample %s%s, backend %s, %d thread(s)%n", name,
                 unet.kind(), unet.parameterCount() / 1e6, precision.name().toLowerCase(java.util.Locale.ROOT), loadS, Arrays.toString(sample.shape()),
                 context == null ? "" : ", context " + Arrays.toString(context.shape()), backend.name(), threads);
+        if (backend instanceof CpuBackend) System.out.println(VectorWidth.describe());
         System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
         Ctx ctx = new Ctx(backend);
@@ -259,6 +261,7 @@ public final class BenchCommand implements Callable<Integer> {
         try (cb) {
             System.out.printf("bench: float32 GEMM %d×%d×%d, %d thread(s), load average before: %s%n", gemmSize, gemmSize, gemmSize, cb.threads(),
                     loadAverage());
+            System.out.println(VectorWidth.describe());
             GemmBench.Result gr = GemmBench.measure(cb, gemmSize, runs);
             double ms = 2.0 * gemmSize * gemmSize * gemmSize / gr.gflops() / 1e6;
             System.out.printf("gemm_%d=%.1f GFLOP/s (%.0f%% of PyTorch's %.0f), %.1f GFLOP per CPU-second%n", gemmSize, gr.gflops(),

@@ -59,6 +59,8 @@ public final class Main implements Runnable {
     /** Prints the {@code error:} line for {@code t} (its stack trace only with JDIFFUSION_DEBUG set) and returns the exit code. */
     static int report(Throwable t, PrintWriter err) {
         boolean debug = System.getenv("JDIFFUSION_DEBUG") != null;
+        // a class whose static configuration is refused (e.g. -Djdiffusion.vectorBits=100) fails its initialisation: the cause says why
+        if (t instanceof ExceptionInInitializerError e && e.getCause() != null) t = e.getCause();
         int code;
         String msg;
         if (t instanceof MemoryBudget.Exceeded) {

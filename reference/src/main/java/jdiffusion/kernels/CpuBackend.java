@@ -31,7 +31,7 @@ import java.util.WeakHashMap;
  * {@link ScalarBackend}.
  */
 public final class CpuBackend implements Backend, AutoCloseable {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorWidth.S;
     private static final int L = S.length();
 
     private final Parallel par;

@@ -27,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * rather than scalar code, so a value does not depend on where a thread's range starts.
  */
 public final class FastMath {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = VectorWidth.S;
 
     /** erfcx(z) ≈ Σ R[i]·tⁱ with t = 1/(1 + z/2), z ≥ 0. */
     private static final float[] R = {-4.861922775489802e-08f, 0.28209763765335083f, 0.2820241153240204f, 0.2478111833333969f,

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Fused multi-head attention, softmax(scale·Q·Kᵀ)·V, with an online softmax (the flash-attention
  * recurrence): for NR queries at a time it walks over the keys in blocks of {@link #BK}, so only a
  * BK × NR tile of scores ever exists. It is computed transposed — Sᵀ = K·Qᵀ, Oᵀ += Vᵀ·Pᵀ — which makes
- * both products fit the GEMM micro-kernel (12 keys or 12 head channels broadcast × NR queries in
+ * both products fit the GEMM micro-kernel (MR keys or MR head channels broadcast × NR queries in
  * vector lanes), makes the softmax's per-query max and sum plain lane-wise vector operations, and
  * leaves Pᵀ already in the packed layout the second product reads. K and Vᵀ are packed once per
  * (batch, head) and stay in L2 while all query panels stream past them.
@@ -20,10 +20,18 @@ import jdk.incubator.vector.VectorSpecies;
  * so results do not depend on the thread count.
  */
 final class FlashAttention {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorWidth.S;
     private static final int L = S.length(), MR = Gemm.MR, NR = Gemm.NR;
-    /** Keys per block: a multiple of MR; the score tile is BK × NR floats (30 KiB). */
-    static final int BK = 20 * MR;
+    /**
+     * Keys per block: a multiple of every MR (12 and 6), and the same in every vector configuration, so the
+     * online softmax rescales at the same keys and rounds the same way everywhere; the score tile is BK × NR
+     * floats (30 KiB at 512 bits, 15 KiB at 256).
+     */
+    static final int BK = 240;
+
+    static {
+        if (BK % MR != 0) throw new AssertionError("BK " + BK + " is not a multiple of MR " + MR);
+    }
     private static final float LOG2E = (float) (1 / Math.log(2));
 
     private FlashAttention() {

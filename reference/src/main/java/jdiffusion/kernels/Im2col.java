@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * NR output pixels is gathered from the input rows it needs, contiguous runs copied a vector at a time.
  */
 final class Im2col implements PackB {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorWidth.S;
     private static final int L = S.length();
     private final float[] x;
     private final int xOff, cin, h, w, kh, kw, stride, pt, pl, oh, ow;

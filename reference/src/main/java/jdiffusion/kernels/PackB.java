@@ -31,7 +31,7 @@ public interface PackB {
     }
 
     final class RowMajor implements PackB {
-        private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+        private static final VectorSpecies<Float> S = VectorWidth.S;
         private final float[] b;
         private final int off, ld;
 
@@ -54,7 +54,7 @@ public interface PackB {
     }
 
     final class Images implements PackB {
-        private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+        private static final VectorSpecies<Float> S = VectorWidth.S;
         private final float[] x;
         private final int off, k, hw;
 
@@ -88,7 +88,7 @@ public interface PackB {
      * (indices j·ld), several times faster than moving the elements one by one.
      */
     final class Transposed implements PackB {
-        private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+        private static final VectorSpecies<Float> S = VectorWidth.S;
         private final MatA w;
         private final int[] rows;
 

@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * lane-wise transforms), independent of the thread count.
  */
 final class Winograd {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorWidth.S;
     private static final int L = S.length();
 
     private Winograd() {

@@ -268,6 +268,11 @@ class HardeningTest {
             CliRun r = new CliRun(cl.execute("fail"), out.toString(), err.toString());
             expect(c.code(), r, c.message(), "run with JDIFFUSION_DEBUG=1 for the stack trace");
         }
+        // a refused static configuration (-Djdiffusion.vectorBits=100 fails VectorWidth's initialisation): its own message
+        StringWriter vw = new StringWriter();
+        assertEquals(Main.BAD_INPUT, Main.report(new ExceptionInInitializerError(new IllegalArgumentException(
+                "-Djdiffusion.vectorBits=100: not a vector width; allowed: 128, 256 or 512")), new PrintWriter(vw)));
+        assertEquals("error: -Djdiffusion.vectorBits=100: not a vector width; allowed: 128, 256 or 512", vw.toString().strip());
 
         // user-reachable inputs that used to end in a stack trace or a silent wrong result
         Path noise0 = tmp.resolve("rank0.safetensors");

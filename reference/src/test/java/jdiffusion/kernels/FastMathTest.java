@@ -81,10 +81,10 @@ class FastMathTest {
 
     @Test
     void everyLaneComputesTheSameFunction() {
-        float[] xs = new float[FloatVector.SPECIES_PREFERRED.length()];
+        float[] xs = new float[VectorWidth.S.length()];
         for (int i = 0; i < xs.length; i++) xs[i] = -3 + 0.37f * i;
         float[] got = new float[xs.length];
-        FastMath.gelu(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, xs, 0)).intoArray(got, 0);
+        FastMath.gelu(FloatVector.fromArray(VectorWidth.S, xs, 0)).intoArray(got, 0);
         for (int i = 0; i < xs.length; i++) assertEquals(FastMath.gelu(xs[i]), got[i]);
     }
 }

@@ -19,7 +19,7 @@ class GemmTest {
 
     @ParameterizedTest(name = "{0}x{1}x{2} threads={3}")
     @CsvSource({"1,1,1,1", "4,32,8,1", "5,33,7,2", "64,64,64,2", "67,129,300,2", "3,1000,17,2", "130,17,513,2",
-            // row tails of every length (12-, 8- and 4-row kernels, scratch tiles), several k-blocks, both splits
+            // row tails of every length for MR 12 and 6 (12-, 8-, 6-, 4- and 2-row kernels, scratch tiles), several k-blocks, both splits
             "13,600,700,2", "20,640,330,3", "24,95,641,2", "28,1100,50,2", "31,512,960,2", "600,40,1000,2", "1000,70,333,3",
             "397,1030,65,2", "11,2048,1,2"})
     void matchesEjml(int m, int n, int k, int threads) {

@@ -13,8 +13,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -35,7 +37,8 @@ class BundledModelsTest {
     }
 
     @ParameterizedTest(name = "{0} on {1}")
-    @org.junit.jupiter.params.provider.CsvSource({"fashion-ddpm-32,scalar", "fashion-ddpm-32,cpu", "fashion-cond-32,scalar", "fashion-cond-32,cpu"})
+    @org.junit.jupiter.params.provider.CsvSource({"fashion-ddpm-32,scalar", "fashion-ddpm-32,cpu", "fashion-cond-32,scalar", "fashion-cond-32,cpu",
+            "fashion-ddpm-32-mr,scalar", "fashion-ddpm-32-mr,cpu"})
     void unetMatchesPyTorch(String name, String backend) {
         Path dir = folder(name);
         Pipeline p = Pipeline.load(dir);
@@ -45,6 +48,30 @@ class BundledModelsTest {
             double e = Golden.relL2(out, Golden.tensor(io, "out"));
             System.out.printf("%s on %s: relative L2 vs PyTorch %.2e%n", name, backend, e);
             assertTrue(e <= 1e-4, name + ": " + e);
+        }
+    }
+
+    /**
+     * The multi-resolution model was trained at 16×16 and 24×24 too (mixed-resolution sampling runs it there):
+     * its parity file also holds {@code sample_<size>} → {@code out_<size>} pairs at those sizes.
+     */
+    @ParameterizedTest(name = "fashion-ddpm-32-mr at low resolution on {0}")
+    @ValueSource(strings = {"scalar", "cpu"})
+    void multiResolutionModelMatchesPyTorchAtEachTrainingSize(String backend) {
+        Path dir = folder("fashion-ddpm-32-mr");
+        Pipeline p = Pipeline.load(dir);
+        try (SafeTensorsFile io = SafeTensorsFile.open(dir.resolve("parity.safetensors"))) {
+            List<String> sizes = io.entries().keySet().stream().filter(k -> k.startsWith("sample_")).sorted().toList();
+            assertEquals(List.of("sample_16", "sample_24"), sizes, "low-resolution parity inputs");
+            for (String key : sizes) {
+                String size = key.substring("sample_".length());
+                Tensor in = Golden.tensor(io, key);
+                Tensor out = p.unet().forward(new Ctx(Backends.create(backend, 2)), in, io.floats("timestep"), null);
+                assertArrayEquals(in.shape(), out.shape(), "output shape at " + size);
+                double e = Golden.relL2(out, Golden.tensor(io, "out_" + size));
+                System.out.printf("fashion-ddpm-32-mr %s×%s on %s: relative L2 vs PyTorch %.2e%n", size, size, backend, e);
+                assertTrue(e <= 1e-4, size + ": " + e);
+            }
         }
     }
 
