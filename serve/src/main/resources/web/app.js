@@ -29,9 +29,9 @@ function modelChanged() {
   const m = model();
   $('class-row').hidden = m.kind !== 'class-conditional';
   $('guidance-row').hidden = m.kind === 'unconditional';
-  $('prompt').disabled = !m.text_encoder;
-  $('prompt').placeholder = m.text_encoder ? 'a prompt' : 'this model has no text encoder';
-  $('prompt-row').hidden = m.kind === 'class-conditional' && !m.text_encoder;
+  // a text-to-image model takes a prompt (and a negative prompt, a clip skip up to its encoder's layers − 1)
+  $('text-rows').hidden = !m.text_encoder;
+  if (m.text_encoder) $('clip_skip').max = m.text_encoder.max_clip_skip;
   $('xattn-row').hidden = m.kind === 'unconditional';
   if (m.kind === 'unconditional') document.querySelector('input[value=xattn]').checked = false;
   $('class').innerHTML = '';
@@ -42,7 +42,9 @@ function modelChanged() {
   $('scheduler').innerHTML = '';
   m.schedulers.forEach((s) => option($('scheduler'), s, s + (s === m.default_scheduler ? ' (model default)' : ''), s === m.default_scheduler));
   if (m.default_guidance) $('guidance').value = m.default_guidance;
-  $('model-note').textContent = `${m.kind}, ${(m.parameters / 1e6).toFixed(2)} M parameters, ${m.sample_size}×${m.sample_size}`;
+  $('model-note').textContent = `${m.kind}, UNet ${(m.parameters / 1e6).toFixed(2)} M parameters`
+    + (m.text_encoder ? `, text encoder ${(m.text_encoder.parameters / 1e6).toFixed(2)} M` : '')
+    + `, ${m.image_size}×${m.image_size}` + (m.image_size !== m.sample_size ? ` (latent ${m.sample_size}×${m.sample_size})` : '');
   methodsChanged();
 }
 
@@ -63,7 +65,11 @@ function body(full) {
     num_images: num('num_images'), response_format: 'json'};
   if (m.kind !== 'unconditional') b.guidance = num('guidance');
   if (m.kind === 'class-conditional') b.class = $('class').value;
-  if (m.text_encoder && $('prompt').value) b.prompt = $('prompt').value;
+  if (m.text_encoder) {
+    b.prompt = $('prompt').value;
+    if ($('negative_prompt').value) b.negative_prompt = $('negative_prompt').value;
+    if (num('clip_skip') !== 0) b.clip_skip = num('clip_skip');
+  }
   const methods = [...document.querySelectorAll('input[name=method]:checked')].map((c) => c.value);
   if (!full && methods.length) {
     const a = {method: methods};
@@ -78,7 +84,7 @@ function body(full) {
 function panel(id) {
   const p = $(id);
   return {root: p, img: p.querySelector('img'), strip: p.querySelector('.strip'),
-    summary: p.querySelector('.summary'), policy: p.querySelector('.policy')};
+    summary: p.querySelector('.summary'), policy: p.querySelector('.policy'), warnings: p.querySelector('.warnings')};
 }
 
 function cellClass(action) {
@@ -116,6 +122,8 @@ function show(p, r) {
     + `${(t.macs / 1e9).toFixed(3)} GMACs (${pct}% of full-step, ${t.mac_speedup.toFixed(2)}×) · ${t.ms.toFixed(0)} ms · `
     + `batch of ${r.batch.images} image(s) from ${r.batch.requests} request(s)`;
   if (p.policy) p.policy.textContent = t.policy;
+  // what generate would warn of, e.g. a prompt the tokenizer cut
+  if (p.warnings) p.warnings.textContent = (r.warnings || []).map((w) => 'warning: ' + w).join('\n');
 }
 
 /** Submits one job and follows its events into panel p; resolves when it ended. */
@@ -125,6 +133,7 @@ async function run(b, p) {
   current = accepted;
   $('cancel').disabled = false;
   startStrip(p, b.steps);
+  if (p.warnings) p.warnings.textContent = '';
   p.summary.textContent = 'queued…';
   return new Promise((resolve, reject) => {
     const es = new EventSource(accepted.events);

@@ -236,10 +236,7 @@ public final class SweepCommand implements Callable<Integer>, Distributable {
     }
 
     static int[] imageShape(Pipeline p) {
-        if (p.vae() == null) return new int[]{p.unet().outChannels(), p.unet().sampleSize(), p.unet().sampleSize()};
-        var vc = p.vae().config();
-        int s = p.unet().sampleSize() << (vc.blockOutChannels().length - 1);   // the decoder upsamples once per level but the last
-        return new int[]{vc.outChannels(), s, s};
+        return p.imageShape();
     }
 
     static Path defaultLpips() {

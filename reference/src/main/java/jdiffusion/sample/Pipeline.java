@@ -106,6 +106,14 @@ public record Pipeline(Path dir, String name, UNet unet, VaeDecoder vae, Path sc
         return new int[]{k, unet.inChannels(), unet.sampleSize(), unet.sampleSize()};
     }
 
+    /** [C, H, W] of the images the pipeline produces: the VAE's output (its decoder upsamples once per level but the last), or the UNet's sample without one. */
+    public int[] imageShape() {
+        if (vae == null) return new int[]{unet.outChannels(), unet.sampleSize(), unet.sampleSize()};
+        var vc = vae.config();
+        int s = unet.sampleSize() << (vc.blockOutChannels().length - 1);
+        return new int[]{vc.outChannels(), s, s};
+    }
+
     /** What the model is conditioned on, for messages: "unconditional", "class-conditional" or "text-to-image". */
     public String conditioningKind() {
         if (!unet.conditional()) return "unconditional";

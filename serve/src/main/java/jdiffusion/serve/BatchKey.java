@@ -10,6 +10,11 @@ import jdiffusion.accel.PolicySpec;
  * cache follow the step index; per-sample AdaptiveDiffusion ({@code ad-…-s}) decides on each image's own
  * latents; AdaptiveDiffusion's official batch scope decides once from the whole batch's latents and mixed
  * resolution draws noise for the whole batch, so those run alone.
+ * What a request is conditioned on is not in the key: class rows, prompts, negative prompts and clip skips
+ * differ freely within a batch (each request's rows are its own); the guidance scale is, since the sampler
+ * applies one scale to the whole batch. The policy groups by its id (the same method and parameters, the
+ * adaptive scope included): per-sample AdaptiveDiffusion requests share with each other when their δ and
+ * C_max match.
  * A request that cannot share gets a key of its own ({@code alone} = its job id).
  */
 record BatchKey(String model, String scheduler, int steps, int size, double guidance, String policy, String alone) {

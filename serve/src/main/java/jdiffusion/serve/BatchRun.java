@@ -6,6 +6,7 @@ import jdiffusion.sample.Denoiser;
 import jdiffusion.sample.Generation;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
+import jdiffusion.sample.Prompts;
 import jdiffusion.sample.Sampler;
 import jdiffusion.sample.StepAction;
 import jdiffusion.sample.StepPlan;
@@ -24,7 +25,9 @@ import java.util.List;
  * <ul>
  *   <li>request r's image j starts from its own noise, stream (seed_r, "image-j") — {@link Generation#initialLatent}
  *       — so its initial latent does not depend on its companions;</li>
- *   <li>each request keeps its own conditioning (class rows, prompt embeddings) in its rows of the batch;</li>
+ *   <li>each request keeps its own conditioning in its rows of the batch: class rows, or its prompt, negative
+ *       prompt and clip skip encoded by the pipeline's text encoder as generate encodes them ({@link ImageRequest#conditioning});
+ *       requests share only the guidance scale ({@link BatchKey});</li>
  *   <li>a stochastic scheduler's step noise for image j of request r comes from its own stream
  *       (seed_r, "scheduler-noise-image-j") — {@link Generation#stepNoiseStreams} — as in generate;</li>
  *   <li>the policy's stream (seed, "policy", "batch-0") comes from the first request: {@link Batcher} only puts
@@ -48,13 +51,16 @@ final class BatchRun implements Batcher.Runner {
         scheduler.setTimesteps(first.steps());   // init_noise_sigma depends on the run's sigmas (Euler)
         Tensor[] latents = new Tensor[requests.size()];
         List<Conditioning> conds = new ArrayList<>();
+        List<List<String>> warnings = new ArrayList<>();
         List<NoiseSource> stepNoise = new ArrayList<>();
         int total = 0;
         for (int k = 0; k < requests.size(); k++) {
             ImageRequest r = requests.get(k);
             latents[k] = Generation.initialLatent(new NoiseSource(r.seed()), p, 0, r.numImages(), scheduler.initNoiseSigma());
             stepNoise.addAll(Generation.stepNoiseStreams(new NoiseSource(r.seed()), 0, r.numImages()));
-            conds.add(r.conditioning());
+            Prompts.Encoded e = r.conditioning(backend);
+            conds.add(e.conditioning());
+            warnings.add(e.warnings());
             total += r.numImages();
         }
         Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
@@ -65,7 +71,7 @@ final class BatchRun implements Batcher.Runner {
         List<JobResult> out = new ArrayList<>();
         for (int k = 0, at = 0; k < requests.size(); at += requests.get(k).numImages(), k++) {
             int n = requests.get(k).numImages();
-            out.add(JobResult.of(images.slice0(at, n), share(res.trace(), at, n, total), total, requests.size()));
+            out.add(JobResult.of(images.slice0(at, n), share(res.trace(), at, n, total), total, requests.size(), warnings.get(k)));
         }
         return out;
     }

@@ -2,11 +2,13 @@ package jdiffusion.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import jdiffusion.accel.PolicySpec;
-import jdiffusion.sample.Conditioning;
+import jdiffusion.kernels.Backend;
+import jdiffusion.sample.Prompts;
 import jdiffusion.sample.StepPolicy;
 import jdiffusion.schedule.Scheduler;
 import jdiffusion.schedule.Schedulers;
 import jdiffusion.tensor.NoiseSource;
+import jdiffusion.text.PromptEncoder;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -20,14 +22,17 @@ import java.util.Map;
  *
  * @param classes      class index per image (class-conditional models), null otherwise
  * @param guidance     classifier-free guidance scale (conditional models), NaN for unconditional ones
+ * @param prompt       the prompt of every image (text-to-image models), null otherwise
+ * @param negativePrompt what the images should not show (text-to-image, guidance &gt; 1), or null
+ * @param clipSkip     text encoder layers skipped for the prompt (0 = none; diffusers' clip_skip, the CLI's --clip-skip)
  * @param accel        the acceleration setting, built as --accel builds it ({@link AccelField})
  */
 public record ImageRequest(ServedModel model, String schedulerName, Schedulers.Resolved scheduler, int numImages, long seed,
-                           int steps, double guidance, int[] classes, String prompt, String negativePrompt,
+                           int steps, double guidance, int[] classes, String prompt, String negativePrompt, int clipSkip,
                            PolicySpec accel, Format format) {
 
     /** The body's fields, in the order the OpenAPI document lists them. */
-    public static final List<String> FIELDS = List.of("model", "prompt", "negative_prompt", "class", "num_images", "seed",
+    public static final List<String> FIELDS = List.of("model", "prompt", "negative_prompt", "clip_skip", "class", "num_images", "seed",
             "steps", "scheduler", "guidance", "size", "accel", "response_format");
 
     public static final int MAX_STEPS = 1000;
@@ -57,8 +62,8 @@ public record ImageRequest(ServedModel model, String schedulerName, Schedulers.R
         checkSteps(resolved, steps);
         if (body.has("size")) {
             int size = integer(body, "size", m.sampleSize(), 1, 1 << 16);
-            if (size != m.sampleSize())
-                throw ApiError.field("size", m.name() + " generates " + m.sampleSize() + "×" + m.sampleSize() + " images only, got " + size);
+            if (size != m.imageSize())
+                throw ApiError.field("size", m.name() + " generates " + m.imageSize() + "×" + m.imageSize() + " images only, got " + size);
         }
         Format format = switch (body.has("response_format") ? string(body, "response_format") : "png") {
             case "png" -> Format.PNG;
@@ -67,12 +72,19 @@ public record ImageRequest(ServedModel model, String schedulerName, Schedulers.R
         };
 
         String prompt = string(body, "prompt"), negative = string(body, "negative_prompt");
-        for (String f : List.of("prompt", "negative_prompt"))
-            if (body.has(f) && m.prompts() == null)
+        PromptEncoder text = m.text();
+        for (String f : List.of("prompt", "negative_prompt", "clip_skip"))
+            if (body.has(f) && text == null)
                 throw ApiError.field(f, "this model has no text encoder (" + m.name() + " is " + m.kind().label
                         + (m.kind() == ServedModel.Kind.CLASS_CONDITIONAL ? "; give \"class\" instead" : "") + ")");
-        if (m.kind() == ServedModel.Kind.TEXT_CONDITIONAL && prompt == null)
-            throw ApiError.field("prompt", "required: " + m.name() + " is text-conditional");
+        int clipSkip = 0;
+        if (text != null) {
+            if (body.has("class")) throw ApiError.field("class", m.name() + " is a text-to-image model: give \"prompt\"");
+            if (prompt == null) throw ApiError.field("prompt", "required: " + m.name() + " is a text-to-image model");
+            clipSkip = clipSkip(body.get("clip_skip"), text);
+            tokenizable("prompt", prompt, text);
+            if (negative != null) tokenizable("negative_prompt", negative, text);
+        }
         int[] classes = null;
         double guidance = Double.NaN;
         if (m.kind() == ServedModel.Kind.UNCONDITIONAL) {
@@ -81,21 +93,27 @@ public record ImageRequest(ServedModel model, String schedulerName, Schedulers.R
         } else {
             guidance = body.has("guidance") ? number(body, "guidance", 0, MAX_GUIDANCE) : m.defaultGuidance();
             if (m.kind() == ServedModel.Kind.CLASS_CONDITIONAL) classes = classes(body.get("class"), m, n);
-            else if (body.has("class")) throw ApiError.field("class", m.name() + " is text-conditional: give \"prompt\"");
+            if (negative != null && guidance <= 1)
+                throw ApiError.field("negative_prompt", "needs guidance > 1: at guidance " + PolicySpec.num(guidance)
+                        + " no unconditional branch runs, so the negative prompt would have no effect");
         }
         PolicySpec accel = AccelField.parse(body.get("accel"), m, steps);
-        ImageRequest r = new ImageRequest(m, sched, resolved, n, seed, steps, guidance, classes, prompt, negative, accel, format);
+        ImageRequest r = new ImageRequest(m, sched, resolved, n, seed, steps, guidance, classes, prompt, negative, clipSkip, accel, format);
         r.checkPolicy();
         return r;
     }
 
-    /** The conditioning of this request's images (the CLI's --class / prompt embeddings), or null. */
-    public Conditioning conditioning() {
+    /**
+     * The conditioning of this request's images (null for an unconditional model) and the warnings generate prints
+     * for them, built as generate builds them: --class through the class table; --prompt with --negative-prompt and
+     * --clip-skip through {@link Prompts} and the pipeline's text encoder on {@code backend} (the tokenizer's
+     * truncation warnings are the warnings).
+     */
+    public Prompts.Encoded conditioning(Backend backend) {
         return switch (model.kind()) {
-            case UNCONDITIONAL -> null;
-            case CLASS_CONDITIONAL -> model.pipeline().classes().condition(classes, guidance);
-            case TEXT_CONDITIONAL -> Conditioning.repeat(model.prompts().encode(prompt),
-                    model.prompts().encode(negativePrompt == null ? "" : negativePrompt), guidance, numImages);
+            case UNCONDITIONAL -> new Prompts.Encoded(null, List.of());
+            case CLASS_CONDITIONAL -> new Prompts.Encoded(model.pipeline().classes().condition(classes, guidance), List.of());
+            case TEXT_TO_IMAGE -> Prompts.cycle(List.of(prompt), negativePrompt, clipSkip, numImages).encode(model.pipeline(), backend, guidance);
         };
     }
 
@@ -112,6 +130,28 @@ public record ImageRequest(ServedModel model, String schedulerName, Schedulers.R
             p.begin(new StepPolicy.RunInfo(steps, model.pipeline().latentShape(numImages), model.kind() != ServedModel.Kind.UNCONDITIONAL, guided));
         } catch (IllegalArgumentException e) {
             throw ApiError.field("accel", e.getMessage());
+        }
+    }
+
+    /** clip_skip: an integer the text encoder can apply (its check, its message). */
+    private static int clipSkip(JsonNode v, PromptEncoder text) {
+        if (v == null || v.isNull()) return 0;
+        if (!v.isIntegralNumber() || !v.canConvertToInt())
+            throw ApiError.field("clip_skip", "must be an integer 0.." + (text.layers() - 1) + ", got " + kind(v));
+        try {
+            text.checkClipSkip(v.asInt());
+        } catch (IllegalArgumentException e) {
+            throw ApiError.field("clip_skip", e.getMessage());
+        }
+        return v.asInt();
+    }
+
+    /** Text the tokenizer refuses is the field's error here rather than the engine's 500 later (a too long prompt is not: it is cut, with a warning). */
+    private static void tokenizable(String field, String s, PromptEncoder text) {
+        try {
+            text.tokenizer().encode(s);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.field(field, e.getMessage());
         }
     }
 

@@ -26,15 +26,17 @@ import java.util.List;
  * @param trace         this job's share of the batch's trace (MACs counted for its own images)
  * @param batchImages   images in the UNet batch it ran in
  * @param batchRequests requests in that batch
+ * @param warnings      what generate warns of for these settings (a prompt the tokenizer cut, naming what was dropped)
  */
-public record JobResult(Tensor images, Trace trace, int batchImages, int batchRequests, byte[] grid, List<byte[]> pngs) {
+public record JobResult(Tensor images, Trace trace, int batchImages, int batchRequests, byte[] grid, List<byte[]> pngs,
+                        List<String> warnings) {
 
-    public static JobResult of(Tensor images, Trace trace, int batchImages, int batchRequests) {
+    public static JobResult of(Tensor images, Trace trace, int batchImages, int batchRequests, List<String> warnings) {
         int n = images.dim(0);
         byte[] grid = png(Images.picture(images));
         List<byte[]> pngs = new ArrayList<>();
         for (int k = 0; k < n; k++) pngs.add(png(Images.image(images, k)));
-        return new JobResult(images, trace, batchImages, batchRequests, grid, List.copyOf(pngs));
+        return new JobResult(images, trace, batchImages, batchRequests, grid, List.copyOf(pngs), List.copyOf(warnings));
     }
 
     static byte[] png(BufferedImage img) {
@@ -58,6 +60,12 @@ public record JobResult(Tensor images, Trace trace, int batchImages, int batchRe
         o.put("scheduler", r.schedulerName());
         o.put("accel", r.accel().id());
         if (!Double.isNaN(r.guidance())) o.put("guidance", r.guidance());
+        if (r.prompt() != null) {
+            o.put("prompt", r.prompt());
+            if (r.negativePrompt() != null) o.put("negative_prompt", r.negativePrompt());
+            o.put("clip_skip", r.clipSkip());
+        }
+        o.putPOJO("warnings", warnings);
         o.put("width", images.dim(3));
         o.put("height", images.dim(2));
         Base64.Encoder b64 = Base64.getEncoder();

@@ -30,7 +30,7 @@ public final class Main implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
     private static final ServeConfig D = ServeConfig.defaults();
 
-    @Option(names = "--model", paramLabel = "DIR", description = "A diffusers folder to serve (repeat for several; the first is the default). Default: the bundled fashion-ddpm-32 and fashion-cond-32.")
+    @Option(names = "--model", paramLabel = "DIR", description = "A diffusers folder to serve (repeat for several; the first is the default): a UNet, a class-conditional pipeline, or a Stable Diffusion folder (text to image). Default: the bundled fashion-ddpm-32 and fashion-cond-32.")
     List<Path> models;
 
     @Option(names = "--host", description = "Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).")
@@ -113,7 +113,9 @@ public final class Main implements Callable<Integer> {
         for (ServedModel m : served.all())
             for (int n : maxBatch > 1 ? new int[]{1, Math.min(maxBatch, ServeConfig.MAX_IMAGES_PER_REQUEST)} : new int[]{1}) {
                 long t0 = System.nanoTime();
-                ImageRequest r = ImageRequest.parse(Server.JSON.createObjectNode().put("model", m.name()).put("steps", steps).put("num_images", n), served);
+                var body = Server.JSON.createObjectNode().put("model", m.name()).put("steps", steps).put("num_images", n);
+                if (m.text() != null) body.put("prompt", "");   // the empty prompt: the unconditional embedding generate uses too
+                ImageRequest r = ImageRequest.parse(body, served);
                 new BatchRun(b).run(List.of(r), StepHook.Listener.NONE);
                 LOG.info("warmed up {} at batch {}: {} steps in {} ms", m.name(), n, steps, (System.nanoTime() - t0) / 1_000_000);
             }

@@ -189,6 +189,7 @@ public final class Server implements AutoCloseable {
                         .header("X-Batch-Requests", Integer.toString(res.batchRequests()))
                         .header("X-Unet-Calls", Integer.toString(res.trace().unetCalls()))
                         .header("X-Macs", Long.toString(res.trace().totalMacs()));
+                for (String w : res.warnings()) ctx.res().addHeader("X-Warning", headerText(w));
                 if (r.format() == ImageRequest.Format.PNG) ctx.contentType("image/png").result(res.grid());
                 else json(ctx, res.toJson(j));
             }
@@ -312,6 +313,16 @@ public final class Server implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** A warning as a header value: printable ASCII, anything else as a \\uXXXX escape (the JSON format has the text as is). */
+    static String headerText(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char ch : s.toCharArray()) {
+            if (ch >= 0x20 && ch < 0x7f && ch != '\\') b.append(ch);
+            else b.append(String.format("\\u%04x", (int) ch));
+        }
+        return b.toString();
     }
 
     private static void error(Context ctx, ApiError e) {

@@ -103,6 +103,47 @@ class BrowserTest {
     }
 
     @Test
+    void aTextToImageModelGetsAPromptBoxAndGivesTheApisImage() {
+        try (Server text = new Server(TestServers.config(), TestServers.textModels(), TestServers.backend()).start()) {
+            browser.get("http://127.0.0.1:" + text.port() + "/");
+            new WebDriverWait(browser, Duration.ofSeconds(30)).until(d -> d.findElements(By.cssSelector("#model option")).size() == 2);
+            assertTrue(browser.findElement(By.id("prompt")).isDisplayed(), "a text-to-image model shows the prompt box");
+            assertTrue(browser.findElement(By.id("negative_prompt")).isDisplayed());
+            assertEquals("2", browser.findElement(By.id("clip_skip")).getAttribute("max"), "3 encoder layers: clip skip 0..2");
+            assertEquals("7.5", browser.findElement(By.id("guidance")).getAttribute("value"));
+            String note = browser.findElement(By.id("model-note")).getText();
+            assertTrue(note.startsWith("text-to-image") && note.contains("text encoder") && note.contains("64×64 (latent 8×8)"), note);
+            set("prompt", "a red apple on a wooden table, ".repeat(12).trim());
+            set("negative_prompt", "blurry");
+            set("clip_skip", "1");
+            set("steps", "3");
+            set("seed", "5");
+            browser.findElement(By.id("generate")).click();
+            long[] size = awaitImage("panel-main");
+            assertEquals(64, size[0], "the VAE's 64×64 image");
+            assertEquals(64, size[1]);
+            new WebDriverWait(browser, Duration.ofSeconds(30)).until(d -> d.findElement(By.cssSelector("#panel-main .summary")).getText().contains("GMACs"));
+            assertEquals(List.of("cell full", "cell full", "cell full"), strip("panel-main"));
+            assertTrue(browser.findElement(By.cssSelector("#panel-main .warnings")).getText().startsWith("warning: prompt: "),
+                    "the cut prompt's warning is shown: " + browser.findElement(By.cssSelector("#panel-main .warnings")).getText());
+            String src = (String) js("return document.querySelector('#panel-main img').src;");
+            byte[] shown = Base64.getDecoder().decode(src.substring(src.indexOf(',') + 1));
+            assertArrayEquals(TestServers.post(text, "{\"prompt\":\"" + "a red apple on a wooden table, ".repeat(12).trim()
+                    + "\",\"negative_prompt\":\"blurry\",\"clip_skip\":1,\"steps\":3,\"seed\":5,\"guidance\":7.5}").body(), shown);
+            byte[] shot = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(org.openqa.selenium.OutputType.BYTES);
+            try {
+                Files.write(Path.of("target", "browser-test-text.png"), shot);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            // the class-conditional model: no prompt box, a class list
+            new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("model"))).selectByValue("fashion-cond-32");
+            assertTrue(!browser.findElement(By.id("prompt")).isDisplayed(), "no prompt box for a model without a text encoder");
+            assertTrue(browser.findElement(By.id("class")).isDisplayed());
+        }
+    }
+
+    @Test
     void compareWithFullStepShowsBothSideBySide() {
         browser.get("http://127.0.0.1:" + server.port() + "/");
         new WebDriverWait(browser, Duration.ofSeconds(30)).until(d -> d.findElements(By.cssSelector("#model option")).size() == 2);

@@ -20,7 +20,7 @@ final class TestServers {
     private TestServers() {
     }
 
-    private static ImageRequest.Models models;
+    private static ImageRequest.Models models, textModels;
     private static Backend backend;
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
@@ -35,6 +35,18 @@ final class TestServers {
                     .map(m -> ServedModel.load(root().resolve(m), WeightPrecision.F32)).toList());
         }
         return models;
+    }
+
+    /** The tiny Stable Diffusion folder of the golden data (skips without it, fails under CI=true). */
+    static Path sdTiny() {
+        return jdiffusion.Golden.path("sd-text2img-tiny");
+    }
+
+    /** The tiny Stable Diffusion folder (the default) and the bundled class-conditional model, loaded once. */
+    static synchronized ImageRequest.Models textModels() {
+        if (textModels == null)
+            textModels = new ImageRequest.Models(List.of(ServedModel.load(sdTiny(), WeightPrecision.F32), models().get("fashion-cond-32")));
+        return textModels;
     }
 
     static synchronized Backend backend() {
