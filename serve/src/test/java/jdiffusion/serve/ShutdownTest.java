@@ -72,7 +72,7 @@ class ShutdownTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g",
                 "-Djdiffusion.home=" + root, "-cp", System.getProperty("java.class.path"), "jdiffusion.serve.Main",
-                "--port", "0", "--warmup-steps", "0", "--threads", "1",
+                "--port", "0", "--warmup-steps", "0", "--threads", "1", "--shutdown-seconds", "100",
                 "--model", root.resolve("weights/models/fashion-ddpm-32").toString()));
         Path logFile = Files.createTempFile("serve-sigterm", ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
@@ -94,8 +94,10 @@ class ShutdownTest {
             // the event stream is open (headers received) before the signal
             java.util.stream.Stream<String> events = TestServers.HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/jobs/" + id + "/events"))
                     .header("Accept", "text/event-stream").build(), HttpResponse.BodyHandlers.ofLines()).body();
+            // a grace period (100 s) that a cold 4-step job on one thread finishes in even on a loaded machine (it took
+            // more than 30 s at load 14): what is tested is that the job is finished, not how fast
             p.destroy();   // SIGTERM
-            assertTrue(p.waitFor(2, TimeUnit.MINUTES), "the server stopped");
+            assertTrue(p.waitFor(3, TimeUnit.MINUTES), "the server stopped");
             log = Files.readAllLines(logFile);
             assertEquals(0, p.exitValue(), "exit status after SIGTERM; log:\n" + String.join("\n", log));
             assertTrue(events.anyMatch(l -> l.equals("event: done")), "the in-flight job was finished and answered");
