@@ -42,8 +42,24 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
     private long winogradBytes;
 
+    /** Whether operations first wait for a running {@link Warmup} (all instances but the warm-up's own). */
+    private final boolean awaitWarmup;
+
     public CpuBackend(int threads) {
+        this(threads, true);
+    }
+
+    CpuBackend(int threads, boolean awaitWarmup) {
         this.par = new Parallel(threads);
+        this.awaitWarmup = awaitWarmup;
+    }
+
+    /**
+     * Called first by every operation: while a {@link Warmup} is compiling the kernels, running them here would take
+     * the interpreted Vector API fallbacks at full size, so the operation waits for it (once; then a volatile read).
+     */
+    private void warm() {
+        if (awaitWarmup) Warmup.await();
     }
 
     @Override
@@ -62,6 +78,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
+        warm();
         Shapes.conv2d(x, w, bias);
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
@@ -135,6 +152,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        warm();
         Shapes.linear(x, w, bias);
         int in = w.dim(1), outF = w.dim(0), rows = x.numel() / in;
         int[] s = x.shape();
@@ -186,6 +204,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        warm();
         Shapes.groupNorm(x, groups, gamma, beta);
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c), cpg = c / groups;
         Tensor out = Tensor.zeros(x.shape());
@@ -262,6 +281,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        warm();
         int c = x.dim(-1), rows = x.numel() / c;
         Shapes.vector(gamma, c, "layerNorm gamma");
         Shapes.vector(beta, c, "layerNorm beta");
@@ -286,6 +306,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor silu(Tensor x) {
+        warm();
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
@@ -296,6 +317,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor gelu(Tensor x) {
+        warm();
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
@@ -305,6 +327,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor quickGelu(Tensor x) {
+        warm();
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
@@ -315,6 +338,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     /** GEGLU with a vectorised exact-GELU ({@link FastMath#gelu}): out = h · gelu(g), a row at a time. */
     @Override
     public Tensor geglu(Tensor x) {
+        warm();
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
         if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
         int[] s = x.shape();
@@ -334,6 +358,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        warm();
         if (causal) Shapes.causalAttention(q, k, v, heads);
         else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
@@ -344,6 +369,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
+        warm();
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         Tensor out = Tensor.zeros(n, c, 2 * h, 2 * w);
         float[] X = x.data(), O = out.data();
@@ -364,6 +390,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor add(Tensor a, Tensor b) {
+        warm();
         Shapes.same(a, b, "add");
         Tensor out = Tensor.zeros(a.shape());
         float[] A = a.data(), B = b.data(), O = out.data();
@@ -377,6 +404,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor addChannelBias(Tensor x, Tensor v) {
+        warm();
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c);
         if (v.numel() != n * c) throw new IllegalArgumentException("addChannelBias: " + v.shapeString() + " does not match " + x.shapeString());
         Tensor out = Tensor.zeros(x.shape());
@@ -389,11 +417,13 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor concatChannels(Tensor a, Tensor b) {
+        warm();
         return ScalarOps.concatChannels(a, b);
     }
 
     @Override
     public Tensor scale(Tensor x, float s) {
+        warm();
         Tensor out = Tensor.zeros(x.shape());
         float[] X = x.data(), O = out.data();
         par.forRange(x.numel(), 65536, (i0, i1) -> {
@@ -406,6 +436,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor toTokens(Tensor x) {
+        warm();
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         Tensor out = Tensor.zeros(n, hw, c);
         float[] X = x.data(), O = out.data();
@@ -420,6 +451,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor fromTokens(Tensor x, int h, int w) {
+        warm();
         int n = x.dim(0), hw = x.dim(1), c = x.dim(2);
         if (hw != h * w) throw new IllegalArgumentException("fromTokens: " + hw + " tokens is not " + h + "x" + w);
         Tensor out = Tensor.zeros(n, c, h, w);
