@@ -99,6 +99,11 @@ function show(p, r) {
   const t = r.trace;
   p.img.src = 'data:image/png;base64,' + r.grid;
   p.img.dataset.width = r.width;
+  // one small image comes at its own size (generate's PNG): shown enlarged by a whole factor, pixels kept sharp
+  p.img.onload = () => {
+    const w = p.img.naturalWidth;
+    p.img.style.width = w < 128 ? (w * Math.ceil(128 / w)) + 'px' : '';
+  };
   p.strip.innerHTML = '';
   t.steps.forEach((s) => {
     const c = document.createElement('span');

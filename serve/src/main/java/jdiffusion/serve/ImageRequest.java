@@ -33,7 +33,7 @@ public record ImageRequest(ServedModel model, String schedulerName, Schedulers.R
     public static final int MAX_STEPS = 1000;
     public static final double MAX_GUIDANCE = 50;
 
-    /** png: image/png (the grid generate writes); json: base64 PNGs and the trace. */
+    /** png: image/png (what generate writes: the image, or a grid for several); json: base64 PNGs and the trace. */
     public enum Format { PNG, JSON }
 
     public static ImageRequest parse(JsonNode body, Models models) {

@@ -18,7 +18,8 @@ import java.util.List;
 
 /**
  * A job's images and trace. {@code grid} is byte for byte the PNG {@code generate --out} writes for the
- * same settings (same grid layout and scale, same ImageIO encoder); {@code pngs} are the single images at
+ * same settings ({@link Images#picture}: the image itself for one, else the same grid; the same ImageIO
+ * encoder); {@code pngs} are the single images at
  * the model's size.
  *
  * @param images        [N, C, H, W] in [−1, 1]
@@ -30,8 +31,7 @@ public record JobResult(Tensor images, Trace trace, int batchImages, int batchRe
 
     public static JobResult of(Tensor images, Trace trace, int batchImages, int batchRequests) {
         int n = images.dim(0);
-        int cols = (int) Math.ceil(Math.sqrt(n));
-        byte[] grid = png(Images.grid(images, cols, Images.defaultScale(images.dim(2))));
+        byte[] grid = png(Images.picture(images));
         List<byte[]> pngs = new ArrayList<>();
         for (int k = 0; k < n; k++) pngs.add(png(Images.image(images, k)));
         return new JobResult(images, trace, batchImages, batchRequests, grid, List.copyOf(pngs));

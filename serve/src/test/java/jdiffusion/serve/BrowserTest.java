@@ -89,8 +89,9 @@ class BrowserTest {
         set("seed", "3");
         browser.findElement(By.id("generate")).click();
         long[] size = awaitImage("panel-main");
-        assertEquals(132, size[0], "one 32×32 image, scaled 4× in generate's grid (128 px + 2 px border each side)");
-        assertEquals(132, size[1]);
+        assertEquals(32, size[0], "one 32×32 image at its own size, as generate writes it");
+        assertEquals(32, size[1]);
+        assertEquals(128L, js("return document.querySelector('#panel-main img').getBoundingClientRect().width;"), "shown enlarged 4×");
         new WebDriverWait(browser, Duration.ofSeconds(30)).until(d -> d.findElement(By.cssSelector("#panel-main .summary")).getText().contains("GMACs"));
         assertEquals(List.of("cell full", "cell full", "cell full", "cell full"), strip("panel-main"));
         String summary = browser.findElement(By.cssSelector("#panel-main .summary")).getText();
@@ -110,7 +111,7 @@ class BrowserTest {
         set("interval", "2");
         browser.findElement(By.id("compare")).click();
         long[] full = awaitImage("panel-full");
-        assertEquals(132, full[0]);
+        assertEquals(32, full[0]);
         assertTrue(browser.findElement(By.id("panel-full")).isDisplayed());
         assertEquals(List.of("cell full", "cell partial", "cell full", "cell partial"), strip("panel-main"));
         assertEquals(List.of("cell full", "cell full", "cell full", "cell full"), strip("panel-full"));

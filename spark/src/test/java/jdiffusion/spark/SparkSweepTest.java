@@ -34,14 +34,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The sweep on Spark in local mode gives the rows and images of the sweep without Spark, bit for bit,
  * whatever the number of executor threads, with a task that dies on its first attempt, and when resumed.
  * A small grid on the bundled 1.1 M-parameter model: every kind of configuration (a reference, fewer
- * steps, DeepCache, AdaptiveDiffusion with its one-image runs, mixed resolution, one that cannot run on
- * this model), 4 images in tasks of 2, so that configurations span several tasks.
+ * steps, DeepCache, AdaptiveDiffusion with its one-image runs, mixed resolution, a combination), 4 images in tasks of 2, so that configurations span several tasks.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SparkSweepTest {
     /** Fields that are times (or when the row was written): the only ones allowed to differ. */
     static final Set<String> TIMES = Set.of("msPerImage", "latencyMs", "refLatencyMs", "timeSpeedup", "seconds", "finished");
-    static final String CONFIGS = "full@10,dc-n3-b0-u@20,ad-d0.01-c4@20,mr-b0.5-s0.5@20,xa@20";
+    static final String CONFIGS = "full@10,dc-n3-b0-u@20,ad-d0.01-c4@20,mr-b0.5-s0.5@20,ad-d0.05-c2+dc-n2-b0-u@20";
     static final int ROWS = 6;   // the ddim reference full@20 and the five above
 
     @TempDir
@@ -113,16 +112,27 @@ class SparkSweepTest {
         try {
             List<Row> rows = s.read().parquet(table.toString()).orderBy("id").select("id", "macsPerImage", "fullSteps").collectAsList();
             List<String> ids = rows.stream().map(r -> r.getString(0)).toList();
-            assertEquals(List.of("ddim/ad-d0.01-c4@20", "ddim/dc-n3-b0-u@20", "ddim/full@10", "ddim/full@20", "ddim/mr-b0.5-s0.5@20", "ddim/xa@20"), ids);
-            double refMacs = rows.get(3).getDouble(1);
-            assertTrue(refMacs > 0 && rows.get(1).getDouble(1) < refMacs, "DeepCache costs fewer MACs than the reference");
-            assertEquals(20.0, rows.get(3).getDouble(2), "the reference calls the UNet at every step");
+            assertEquals(List.of("ddim/ad-d0.01-c4@20", "ddim/ad-d0.05-c2+dc-n2-b0-u@20", "ddim/dc-n3-b0-u@20", "ddim/full@10", "ddim/full@20",
+                    "ddim/mr-b0.5-s0.5@20"), ids);
+            double refMacs = rows.get(4).getDouble(1);
+            assertTrue(refMacs > 0 && rows.get(2).getDouble(1) < refMacs, "DeepCache costs fewer MACs than the reference");
+            assertEquals(20.0, rows.get(4).getDouble(2), "the reference calls the UNet at every step");
         } finally {
             s.stop();
         }
     }
 
+    /** A configuration that cannot run is a failed row, as without Spark: the sweep finishes the others and exits 6 naming it. */
     @Order(5)
+    @Test
+    void aConfigurationThatCannotRunFailsTheSweepByName() {
+        Runs.Result r = Runs.run(Runs.args("sweep", "--model", Runs.MODEL.toString(), "--configs", "full@10,xa@20", "--schedulers", "ddim",
+                "--reference-steps", "20", "--seeds", "2", "--batch", "2", "--out", tmp.resolve("failing").toString(), "--spark", "local[2]"));
+        assertEquals(jdiffusion.cli.Main.SWEEP_FAILURES, r.exit(), r.err());
+        assertTrue(r.err().contains("ddim/xa@20") && r.err().contains("needs a conditional model"), r.err());
+    }
+
+    @Order(6)
     @Test
     void aBadConfigurationIdFailsBeforeSparkStarts() {
         Runs.Result r = Runs.run(Runs.args("sweep", "--model", Runs.MODEL.toString(), "--configs", "full@10,dc-n3-bX@20", "--schedulers", "ddim",
@@ -138,12 +148,12 @@ class SparkSweepTest {
         List<JsonNode> want = Runs.lines(expected.resolve("rows.jsonl"), TIMES), got = Runs.lines(actual.resolve("rows.jsonl"), TIMES);
         assertEquals(ROWS, want.size(), "the sweep without Spark has a row per configuration");
         assertEquals(want, got, "rows.jsonl of " + actual + " vs " + expected);
-        assertTrue(want.stream().anyMatch(n -> n.has("error")), "the xa row failed (an unconditional model), and does so the same way");
+        assertTrue(want.stream().noneMatch(n -> n.has("error")), "every configuration of the grid runs on this model");
         List<Path> images = new ArrayList<>();
         try (Stream<Path> s = Files.walk(expected.resolve("cache"))) {
             s.filter(p -> p.toString().endsWith(".safetensors")).forEach(images::add);
         }
-        assertEquals(6, images.size(), "the reference's images, and a grid's samples of each row but the failed one");
+        assertEquals(7, images.size(), "the reference's images, and a grid's samples of each row");
         for (Path e : images) {
             Tensor a = ResultStore.readImages(e), b = ResultStore.readImages(actual.resolve(expected.relativize(e)));
             assertNotNull(b, actual.resolve(expected.relativize(e)) + " is missing");
