@@ -2,6 +2,10 @@ package jdiffusion.kernels;
 
 import jdiffusion.tensor.Tensor;
 
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -25,9 +29,19 @@ import java.util.concurrent.TimeUnit;
 public final class Warmup {
     /** Rounds at least (C2's thresholds: ~15 000 invocations + loop iterations per method). */
     static final int MIN_ROUNDS = Integer.getInteger("jdiffusion.warmup.minRounds", 40);
-    /** Then until the last {@link #STABLE} rounds are within 20 % of the fastest, but no longer than this. */
+    /**
+     * Then until the last {@link #STABLE} rounds are within 20 % of the fastest and the JIT compiler threads have been
+     * idle for {@link #IDLE_SECONDS}, but no longer than this.
+     */
     static final double MAX_SECONDS = Double.parseDouble(System.getProperty("jdiffusion.warmup.maxSeconds", "20"));
     static final int STABLE = 8;
+    /**
+     * Round times alone stop too early: small rounds become fast once C1 has compiled the kernels (its code still calls
+     * the Vector API's fallbacks), while C2's queue still holds them; measured, Gemm.microPacked reached C2 7 s after
+     * such a "stable" warm-up had ended, and the first real step ran without it. So the compiler threads' CPU time
+     * (Linux: /proc/self/task) must also stand still this long.
+     */
+    static final double IDLE_SECONDS = 0.5;
     private static final boolean LOG = Boolean.getBoolean("jdiffusion.warmup.log");
 
     private static final Object LOCK = new Object();
@@ -99,6 +113,8 @@ public final class Warmup {
             Inputs in = new Inputs(b.parallel());
             double best = Double.MAX_VALUE;
             double[] recent = new double[STABLE];
+            long ticks = compilerTicks();
+            long ticksSince = System.nanoTime();
             while (true) {
                 long t0 = System.nanoTime();
                 round(b, in);
@@ -111,6 +127,12 @@ public final class Warmup {
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 boolean stable = rounds >= STABLE;
                 for (double r : recent) stable &= r <= 1.2 * best;
+                long now = compilerTicks();
+                if (now != ticks) {
+                    ticks = now;
+                    ticksSince = System.nanoTime();
+                }
+                stable &= now < 0 || (System.nanoTime() - ticksSince) / 1e9 >= IDLE_SECONDS;
                 if (rounds >= MIN_ROUNDS && stable || elapsed >= MAX_SECONDS) break;
             }
         } catch (RuntimeException | Error e) {
@@ -121,6 +143,29 @@ public final class Warmup {
             if (LOG) System.err.println("warmup: " + report);
             pending = false;
             done.countDown();
+        }
+    }
+
+    /**
+     * CPU clock ticks used so far by the JIT compiler threads ("C1 CompilerThre…", "C2 CompilerThre…" in
+     * /proc/self/task/N/comm; utime + stime of /proc/self/task/N/stat), or -1 where they cannot be read (not Linux).
+     */
+    static long compilerTicks() {
+        long sum = 0;
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path t : tasks) {
+                try {
+                    if (!Files.readString(t.resolve("comm")).contains("CompilerThre")) continue;
+                    String st = Files.readString(t.resolve("stat"));
+                    String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+                    sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);   // fields 14 and 15 of proc(5)
+                } catch (IOException | RuntimeException e) {
+                    // a compiler thread that ended meanwhile
+                }
+            }
+            return sum;
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 
