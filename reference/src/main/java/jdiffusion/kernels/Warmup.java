@@ -134,7 +134,11 @@ public final class Warmup {
                 }
                 stable &= now < 0 || (System.nanoTime() - ticksSince) / 1e9 >= IDLE_SECONDS;
                 if (rounds >= MIN_ROUNDS && stable || elapsed >= MAX_SECONDS) break;
+                // the profiles are complete by now: leave most of the CPU to the compiler threads that turn them into code
+                if (rounds >= MIN_ROUNDS) Thread.sleep(Math.min(100, (long) (2 * last)));
             }
+        } catch (InterruptedException e) {
+            error = e.toString();
         } catch (RuntimeException | Error e) {
             // a warm-up that fails costs nothing but its time: the real run reports its own errors
             error = e.toString();
