@@ -101,7 +101,8 @@ public final class Main implements Runnable {
     /**
      * Starts compiling the cpu backend's kernels ({@link Warmup}) before picocli has even parsed the options, so that
      * it overlaps the option parsing and the weights' loading: only for {@link #COMPUTING} commands with the cpu
-     * backend, not for --help or --version. Whether it runs changes no result, only when the kernels are compiled.
+     * backend, not for --help or --version, and only with -Djdiffusion.warmup=true (off by default, see {@link Warmup#start}).
+     * Whether it runs changes no result, only when the kernels are compiled.
      */
     static void startWarmup(String[] args) {
         if (args.length == 0 || !COMPUTING.contains(args[0])) return;

@@ -57,11 +57,13 @@ public final class Warmup {
     }
 
     /**
-     * Starts the warm-up on a daemon thread with {@code threads} workers (once per JVM; later calls do nothing).
-     * Disabled with {@code -Djdiffusion.warmup=false}.
+     * Starts the warm-up on a daemon thread with {@code threads} workers (once per JVM; later calls do nothing), when
+     * enabled with {@code -Djdiffusion.warmup=true}. Off by default: on the loaded 2-vCPU VM where it was measured
+     * (docs/results/first-image) C2 needed ~4-5 CPU-seconds, 20 s of wall time, for the kernels with or without it, so
+     * waiting for it made a cold generate 4-27 s slower in 3 of 3 pairs; on an idle machine it is unmeasured.
      */
     public static void start(int threads) {
-        if (!Boolean.parseBoolean(System.getProperty("jdiffusion.warmup", "true"))) return;
+        if (!Boolean.parseBoolean(System.getProperty("jdiffusion.warmup", "false"))) return;
         synchronized (LOCK) {
             if (done != null) return;
             done = new CountDownLatch(1);
