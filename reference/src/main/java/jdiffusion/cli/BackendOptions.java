@@ -2,6 +2,7 @@ package jdiffusion.cli;
 
 import jdiffusion.kernels.Backend;
 import jdiffusion.kernels.Backends;
+import jdiffusion.kernels.Warmup;
 import jdiffusion.nn.WeightPrecision;
 import picocli.CommandLine.Option;
 
@@ -30,6 +31,19 @@ public final class BackendOptions {
         Checks.between("--threads", t, 1, MAX_THREADS);
         if (!backend.equals("cpu") && !backend.equals("scalar") && !backend.equals("tornado"))
             throw new IllegalArgumentException("--backend must be cpu, scalar or tornado, got '" + backend + "'");
+        if (backend.equals("cpu")) Warmup.start(t);   // if Main has not started it already
         return Backends.create(backend, t);
+    }
+
+    /**
+     * Waits for the kernels' warm-up ({@link Warmup}) before a sampling loop, so that its first step computes instead
+     * of waiting, and says how long it waited (nothing when it did not).
+     */
+    static void awaitWarmup(String command) {
+        double waited = Warmup.await();
+        Warmup.Report r = Warmup.report();
+        if (waited >= 0.05 && r != null)
+            System.err.printf("%s: waited %.1f s for the kernels' JIT warm-up (%d rounds in %.1f s, from JVM start %.1f s)%n", command, waited,
+                    r.rounds(), r.seconds(), java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1e3);
     }
 }

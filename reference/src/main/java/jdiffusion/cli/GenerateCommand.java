@@ -93,6 +93,7 @@ public final class GenerateCommand implements Callable<Integer>, Distributable {
                 p.unet().kind(), p.unet().parameterCount() / 1e6, sched.config().kind().className, sampling.steps(), n,
                 initial == null ? "seed " + sampling.seed() : "latents of " + noise, backend.name());
         if (!folder && !clusterOptions.given()) {
+            BackendOptions.awaitWarmup("generate");
             Generation g = Generation.run(p, sched::create, backend, all, settings, initial, sampling.policyPerBatch(p), Progress.console());
             writePicture(p, g);
             return 0;

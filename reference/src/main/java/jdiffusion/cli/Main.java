@@ -1,5 +1,6 @@
 package jdiffusion.cli;
 
+import jdiffusion.kernels.Warmup;
 import jdiffusion.sample.MemoryBudget;
 import jdiffusion.sample.NonFiniteException;
 import jdiffusion.weights.WeightsException;
@@ -92,6 +93,29 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        startWarmup(args);
         System.exit(commandLine().execute(args));
+    }
+
+    /** The commands that run models (and so the cpu backend's kernels, unless another --backend is chosen). */
+    static final java.util.Set<String> COMPUTING = java.util.Set.of("generate", "sample", "forward", "compare", "sweep", "evaluate", "bench");
+
+    /**
+     * Starts compiling the cpu backend's kernels ({@link Warmup}) before picocli has even parsed the options, so that
+     * it overlaps the option parsing and the weights' loading: only for {@link #COMPUTING} commands with the cpu
+     * backend, not for --help or --version, and only with -Djdiffusion.warmup=true (off by default, see {@link Warmup#start}).
+     * Whether it runs changes no result, only when the kernels are compiled.
+     */
+    static void startWarmup(String[] args) {
+        if (args.length == 0 || !COMPUTING.contains(args[0])) return;
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--help") || a.equals("-h") || a.equals("--version") || a.equals("-V") || a.equals("--gemm-only")) return;
+            String backend = a.startsWith("--backend=") ? a.substring("--backend=".length())
+                    : a.equals("--backend") && i + 1 < args.length ? args[i + 1] : null;
+            if (backend != null && !backend.equals("cpu")) return;
+        }
+        // the process's CPUs, not Backends.defaultThreads(): nothing here may throw before picocli reports errors
+        Warmup.start(Runtime.getRuntime().availableProcessors());
     }
 }

@@ -59,6 +59,7 @@ public final class SampleCommand implements Callable<Integer> {
         NoiseSource rng = new NoiseSource(sampling.seed());
         var policy = sampling.policy(p, rng);
         Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
+        BackendOptions.awaitWarmup("sample");
         Sampler.Result r = sampler.run(xT, steps, cond, policy, rng.fork("scheduler-noise"), Progress.console());
         SafeTensorsWriter w = new SafeTensorsWriter();
         Tensors.put(w, "x_T", xT);

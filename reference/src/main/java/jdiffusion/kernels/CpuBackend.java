@@ -54,26 +54,34 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /** Recycled activation storage of the passes run on this backend (null: every output a new array). */
     private final TensorArena arena;
+    /** Whether operations first wait for a running {@link Warmup} (all instances but the warm-up's own). */
+    private final boolean awaitWarmup;
 
     /** A backend whose passes recycle activations, unless -Djdiffusion.arena=false (for A/B measurements). */
     public CpuBackend(int threads) {
-        this(threads, WINOGRAD_CACHE_BYTES, recycleByDefault());
+        this(threads, WINOGRAD_CACHE_BYTES, recycleByDefault(), true);
     }
 
     /** @param recycle whether forward passes recycle activation storage ({@link TensorArena}) */
     public CpuBackend(int threads, boolean recycle) {
-        this(threads, WINOGRAD_CACHE_BYTES, recycle);
+        this(threads, WINOGRAD_CACHE_BYTES, recycle, true);
     }
 
     /** With a budget in bytes for cached Winograd weights (past it, weights are transformed per call). */
     CpuBackend(int threads, long winogradCacheBytes) {
-        this(threads, winogradCacheBytes, recycleByDefault());
+        this(threads, winogradCacheBytes, recycleByDefault(), true);
     }
 
-    private CpuBackend(int threads, long winogradCacheBytes, boolean recycle) {
+    /** The {@link Warmup}'s own instance, which does not wait for itself. */
+    static CpuBackend forWarmup(int threads) {
+        return new CpuBackend(threads, WINOGRAD_CACHE_BYTES, recycleByDefault(), false);
+    }
+
+    private CpuBackend(int threads, long winogradCacheBytes, boolean recycle, boolean awaitWarmup) {
         this.par = new Parallel(threads);
         this.winogradCacheBudget = winogradCacheBytes;
         this.arena = recycle ? new TensorArena() : null;
+        this.awaitWarmup = awaitWarmup;
     }
 
     private static boolean recycleByDefault() {
@@ -83,6 +91,14 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public TensorArena arena() {
         return arena;
+    }
+
+    /**
+     * Called first by every operation: while a {@link Warmup} is compiling the kernels, running them here would take
+     * the interpreted Vector API fallbacks at full size, so the operation waits for it (once; then a volatile read).
+     */
+    private void warm() {
+        if (awaitWarmup) Warmup.await();
     }
 
     @Override
@@ -101,6 +117,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
+        warm();
         Shapes.conv2d(x, w, bias);
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
@@ -179,6 +196,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        warm();
         Shapes.linear(x, w, bias);
         int in = w.dim(1), outF = w.dim(0), rows = x.numel() / in;
         int[] s = x.shape();
@@ -233,6 +251,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        warm();
         Shapes.groupNorm(x, groups, gamma, beta);
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c), cpg = c / groups;
         Tensor out = Tensor.output(x.shape());
@@ -309,6 +328,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        warm();
         int c = x.dim(-1), rows = x.numel() / c;
         Shapes.vector(gamma, c, "layerNorm gamma");
         Shapes.vector(beta, c, "layerNorm beta");
@@ -333,6 +353,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor silu(Tensor x) {
+        warm();
         Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
@@ -343,6 +364,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor gelu(Tensor x) {
+        warm();
         Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
@@ -352,6 +374,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor quickGelu(Tensor x) {
+        warm();
         Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
@@ -362,6 +385,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     /** GEGLU with a vectorised exact-GELU ({@link FastMath#gelu}): out = h · gelu(g), a row at a time. */
     @Override
     public Tensor geglu(Tensor x) {
+        warm();
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
         if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
         int[] s = x.shape();
@@ -381,6 +405,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
+        warm();
         if (causal) Shapes.causalAttention(q, k, v, heads);
         else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
@@ -391,6 +416,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
+        warm();
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         Tensor out = Tensor.output(n, c, 2 * h, 2 * w);
         float[] X = x.data(), O = out.data();
@@ -411,6 +437,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor add(Tensor a, Tensor b) {
+        warm();
         Shapes.same(a, b, "add");
         Tensor out = Tensor.output(a.shape());
         float[] A = a.data(), B = b.data(), O = out.data();
@@ -424,6 +451,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor addChannelBias(Tensor x, Tensor v) {
+        warm();
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c);
         if (v.numel() != n * c) throw new IllegalArgumentException("addChannelBias: " + v.shapeString() + " does not match " + x.shapeString());
         Tensor out = Tensor.output(x.shape());
@@ -436,11 +464,13 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor concatChannels(Tensor a, Tensor b) {
+        warm();
         return ScalarOps.concatChannels(a, b);
     }
 
     @Override
     public Tensor scale(Tensor x, float s) {
+        warm();
         Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         par.forRange(x.numel(), 65536, (i0, i1) -> {
@@ -453,6 +483,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor toTokens(Tensor x) {
+        warm();
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         Tensor out = Tensor.output(n, hw, c);
         float[] X = x.data(), O = out.data();
@@ -467,6 +498,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor fromTokens(Tensor x, int h, int w) {
+        warm();
         int n = x.dim(0), hw = x.dim(1), c = x.dim(2);
         if (hw != h * w) throw new IllegalArgumentException("fromTokens: " + hw + " tokens is not " + h + "x" + w);
         Tensor out = Tensor.output(n, c, h, w);

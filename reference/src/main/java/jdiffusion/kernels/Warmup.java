@@ -1,0 +1,262 @@
+package jdiffusion.kernels;
+
+import jdiffusion.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Gets the cpu backend's kernels JIT-compiled before the first real forward pass. Until C2 has compiled a Vector
+ * API kernel, its vector operations run as the API's Java fallbacks (an object and a loop per operation, 100–1000×
+ * slower), so the first UNet step of a fresh JVM took seconds (fashion-ddpm-32, 16 images: 4–20 s against 0.1–0.3 s
+ * later). Here a daemon thread runs every kernel on small inputs, round after round, while the command parses its
+ * options and loads the weights; {@link CpuBackend}'s operations wait for it before their first use.
+ *
+ * <p>The inputs are chosen so that each round takes every branch a model's forward pass takes (each GEMM split and
+ * micro-kernel, bias mode and k-blocking; Winograd with cached and per-call weights, im2col, 1×1, strided convs;
+ * 16-bit weights; self, cross and causal attention with head dims that leave vector tails): C2 then compiles each
+ * kernel once, from a complete profile, instead of compiling it for the branches seen so far and throwing the code
+ * away ("uncommon trap") when a later layer takes another one.
+ *
+ * <p>The warm-up cannot change a result: the kernels compute the same bits interpreted or compiled, and it works on
+ * its own backend instance (own threads, own Winograd cache) and its own data.
+ */
+public final class Warmup {
+    /** Rounds at least (C2's thresholds: ~15 000 invocations + loop iterations per method). */
+    static final int MIN_ROUNDS = Integer.getInteger("jdiffusion.warmup.minRounds", 40);
+    /**
+     * Then until the last {@link #STABLE} rounds are within 20 % of the fastest and the JIT compiler threads have been
+     * idle for {@link #IDLE_SECONDS}, but no longer than this.
+     */
+    static final double MAX_SECONDS = Double.parseDouble(System.getProperty("jdiffusion.warmup.maxSeconds", "20"));
+    static final int STABLE = 8;
+    /**
+     * Round times alone stop too early: small rounds become fast once C1 has compiled the kernels (its code still calls
+     * the Vector API's fallbacks), while C2's queue still holds them; measured, Gemm.microPacked reached C2 7 s after
+     * such a "stable" warm-up had ended, and the first real step ran without it. So the compiler threads' CPU time
+     * (Linux: /proc/self/task) must also stand still this long.
+     */
+    static final double IDLE_SECONDS = 0.5;
+    private static final boolean LOG = Boolean.getBoolean("jdiffusion.warmup.log");
+
+    private static final Object LOCK = new Object();
+    private static CountDownLatch done;
+    private static volatile boolean pending;
+    private static volatile Report report;
+
+    /** What the warm-up did: rounds, its own run time, and how long callers were held up waiting for it. */
+    public record Report(int rounds, double seconds, double firstRoundMs, double lastRoundMs, String error) {
+    }
+
+    private Warmup() {
+    }
+
+    /**
+     * Starts the warm-up on a daemon thread with {@code threads} workers (once per JVM; later calls do nothing), when
+     * enabled with {@code -Djdiffusion.warmup=true}. Off by default: on the loaded 2-vCPU VM where it was measured
+     * (docs/results/first-image) C2 needed ~4-5 CPU-seconds, 20 s of wall time, for the kernels with or without it, so
+     * waiting for it made a cold generate 4-27 s slower in 3 of 3 pairs; on an idle machine it is unmeasured.
+     */
+    public static void start(int threads) {
+        if (!Boolean.parseBoolean(System.getProperty("jdiffusion.warmup", "false"))) return;
+        synchronized (LOCK) {
+            if (done != null) return;
+            done = new CountDownLatch(1);
+            pending = true;
+        }
+        try {
+            Thread t = new Thread(() -> run(Math.max(1, Math.min(threads, 2))), "jdiffusion-warmup");
+            t.setDaemon(true);
+            t.start();
+        } catch (RuntimeException | Error e) {
+            // no thread, no warm-up: nobody may wait for one
+            pending = false;
+            done.countDown();
+        }
+    }
+
+    /**
+     * Waits until the warm-up has finished, if one was started; returns the seconds waited (0 when none runs).
+     * Cheap once the warm-up is over (one volatile read).
+     */
+    public static double await() {
+        if (!pending) return 0;
+        CountDownLatch d;
+        synchronized (LOCK) {
+            d = done;
+        }
+        if (d == null) return 0;
+        long t0 = System.nanoTime();
+        try {
+            // the warm-up stops itself after MAX_SECONDS; the margin covers a thread the machine hardly schedules
+            d.await((long) (MAX_SECONDS * 3 + 10), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** The finished warm-up's report, or null (none started, or still running). */
+    public static Report report() {
+        return report;
+    }
+
+    private static void run(int threads) {
+        long start = System.nanoTime();
+        int rounds = 0;
+        double first = 0, last = 0;
+        String error = null;
+        try (CpuBackend b = CpuBackend.forWarmup(threads)) {
+            Inputs in = new Inputs(b.parallel());
+            double best = Double.MAX_VALUE;
+            double[] recent = new double[STABLE];
+            long ticks = compilerTicks();
+            long ticksSince = System.nanoTime();
+            while (true) {
+                long t0 = System.nanoTime();
+                round(b, in);
+                last = (System.nanoTime() - t0) / 1e6;
+                if (rounds == 0) first = last;
+                recent[rounds % STABLE] = last;
+                rounds++;
+                best = Math.min(best, last);
+                if (LOG) System.err.printf("warmup round %d: %.1f ms%n", rounds, last);
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                boolean stable = rounds >= STABLE;
+                for (double r : recent) stable &= r <= 1.2 * best;
+                long now = compilerTicks();
+                if (now != ticks) {
+                    ticks = now;
+                    ticksSince = System.nanoTime();
+                }
+                stable &= now < 0 || (System.nanoTime() - ticksSince) / 1e9 >= IDLE_SECONDS;
+                if (rounds >= MIN_ROUNDS && stable || elapsed >= MAX_SECONDS) break;
+                // the profiles are complete by now: leave most of the CPU to the compiler threads that turn them into code
+                if (rounds >= MIN_ROUNDS) Thread.sleep(Math.min(100, (long) (2 * last)));
+            }
+        } catch (InterruptedException e) {
+            error = e.toString();
+        } catch (RuntimeException | Error e) {
+            // a warm-up that fails costs nothing but its time: the real run reports its own errors
+            error = e.toString();
+        } finally {
+            report = new Report(rounds, (System.nanoTime() - start) / 1e9, first, last, error);
+            if (LOG) System.err.println("warmup: " + report);
+            pending = false;
+            done.countDown();
+        }
+    }
+
+    /**
+     * CPU clock ticks used so far by the JIT compiler threads ("C1 CompilerThre…", "C2 CompilerThre…" in
+     * /proc/self/task/N/comm; utime + stime of /proc/self/task/N/stat), or -1 where they cannot be read (not Linux).
+     */
+    static long compilerTicks() {
+        long sum = 0;
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path t : tasks) {
+                try {
+                    if (!Files.readString(t.resolve("comm")).contains("CompilerThre")) continue;
+                    String st = Files.readString(t.resolve("stat"));
+                    String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+                    sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);   // fields 14 and 15 of proc(5)
+                } catch (IOException | RuntimeException e) {
+                    // a compiler thread that ended meanwhile
+                }
+            }
+            return sum;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The inputs of a round: seeded values, shapes chosen for coverage at the least arithmetic (see {@link #round}). */
+    private static final class Inputs {
+        final Parallel par;
+        final SplittableRandom r = new SplittableRandom(19);
+        // images
+        final Tensor x16 = t(1, 8, 16, 16), x32 = t(1, 4, 32, 32), x40 = t(2, 40, 4, 4), x8 = t(2, 8, 8, 8), x4 = t(2, 8, 4, 4),
+                x1 = t(2, 8, 16, 16), x2 = t(2, 32, 4, 4);
+        final Tensor w20 = t(20, 8, 3, 3), b20 = t(20), w16 = t(16, 8, 3, 3), wHalf = half(t(4, 4, 3, 3), false), b4 = t(4);
+        final Tensor w12 = t(12, 40, 3, 3), w32 = t(32, 8, 3, 3), b32 = t(32), w128 = t(128, 8, 3, 3), w8 = t(8, 8, 3, 3), b8 = t(8);
+        final Tensor p8 = t(8, 8, 1, 1), p256 = t(256, 32, 1, 1), w8Half = half(t(8, 8, 3, 3), true), temb = t(1, 20);
+        final Tensor g8 = t(8), g20 = t(20), g64 = t(64);
+        // token sequences
+        final Tensor tok = t(2, 48, 64), lin48 = t(48, 64), b48 = t(48), tok2 = t(1, 64, 32), lin128 = t(128, 32), linHalf = half(t(16, 64), true);
+        final Tensor row = t(2, 32), lin64 = t(64, 32), b64 = t(64), lin64Half = half(t(64, 32), false);
+        final Tensor q = t(1, 32, 80), kv = t(1, 77, 80), causal = t(1, 40, 64), gated = t(1, 16, 160);
+
+        Inputs(Parallel par) {
+            this.par = par;
+        }
+
+        Tensor t(int... shape) {
+            Tensor x = Tensor.zeros(shape);
+            float[] d = x.data();
+            for (int i = 0; i < d.length; i++) d[i] = (float) (r.nextDouble() - 0.5);
+            return x;
+        }
+
+        static Tensor half(Tensor x, boolean bf16) {
+            short[] bits = new short[x.numel()];
+            for (int i = 0; i < bits.length; i++) bits[i] = HalfFloats.fromFloat(x.data()[i], bf16);
+            return Tensor.ofHalf(bits, bf16, x.shape());
+        }
+    }
+
+    /**
+     * Every kernel once or more, in each branch a forward pass may take, at the least arithmetic that takes it: until
+     * C2 has compiled a kernel, each of its vector operations costs microseconds. (GEMM: m = output channels or rows,
+     * n = output pixels or columns, split over threads from 2^18 multiply-adds; NR = 2 vectors of columns, MR = 12 rows.)
+     */
+    private static void round(CpuBackend b, Inputs in) {
+        // Winograd, cached weights (64 tiles): 12- and 8-row micro-kernels, with bias; 12 and 4 rows, no bias
+        Tensor h = b.conv2d(in.x16, in.w20, in.b20, 1, 1, 1, 1, 1);                          // [1, 20, 16, 16]
+        b.conv2d(in.x16, in.w16, null, 1, 1, 1, 1, 1);                                        // [1, 16, 16, 16]
+        // Winograd, 16-bit weights transformed per call (256 tiles)
+        b.conv2d(in.x32, in.wHalf, in.b4, 1, 1, 1, 1, 1);                                     // [1, 4, 32, 32]
+        // im2col: two k-blocks (k = 360), A read in place (microRows), one task
+        b.conv2d(in.x40, in.w12, null, 1, 1, 1, 1, 1);                                        // [2, 12, 4, 4]
+        // im2col, columns split over threads (4 panels), A packed up front
+        b.conv2d(in.x8, in.w32, in.b32, 1, 1, 1, 1, 1);                                       // [2, 32, 8, 8]
+        // im2col, rows split over threads (1 panel, B packed and shared); 1×1 likewise; strided convs with partial tiles, 16-bit weights
+        b.conv2d(in.x4, in.w128, null, 1, 1, 1, 1, 1);                                        // [2, 128, 4, 4]
+        b.conv2d(in.x2, in.p256, null, 1, 0, 0, 0, 0);                                        // [2, 256, 4, 4]
+        b.conv2d(in.x8, in.w8, in.b8, 2, 1, 1, 1, 1);                                         // [2, 8, 4, 4]
+        b.conv2d(in.x8, in.w8, in.b8, 2, 0, 0, 1, 1);                                         // [2, 8, 4, 4]
+        b.conv2d(in.x8, in.w8Half, in.b8, 2, 1, 1, 1, 1);                                     // [2, 8, 4, 4]
+        // 1×1 over 512 columns: A packed per panel
+        Tensor p = b.conv2d(in.x1, in.p8, in.b8, 1, 0, 0, 0, 0);                              // [2, 8, 16, 16]
+        Winograd.transformWeights(in.par, MatA.of(in.w8.data(), 0, 9 * 8), 8, 8);            // a model's first forward, per 3×3 conv
+        // linear: a few rows (dot products, float32 and 16-bit weights); rows split with a column bias; columns split; 16-bit weights
+        b.linear(in.row, in.lin64, in.b64);                                                   // [2, 64]
+        b.linear(in.row, in.lin64Half, in.b64);                                               // [2, 64]
+        Tensor t = b.linear(in.tok, in.lin48, in.b48);                                        // [2, 48, 48]
+        b.linear(in.tok2, in.lin128, null);                                                   // [1, 64, 128]
+        b.linear(in.tok, in.linHalf, null);                                                   // [2, 48, 16]
+        // norms, activations, elementwise
+        Tensor g = b.groupNorm(p, 4, in.g8, in.g8, 1e-5f, true);
+        b.groupNorm(h, 4, in.g20, in.g20, 1e-6f, false);
+        b.layerNorm(in.tok, in.g64, in.g64, 1e-5f);
+        b.add(g, p);
+        b.addChannelBias(h, in.temb);
+        b.concatChannels(g, p);
+        b.scale(t, 0.5f);
+        b.upsampleNearest2x(in.x4);
+        b.silu(in.row);
+        b.fromTokens(b.toTokens(h), 16, 16);
+        // attention: self (head dims 40 and 80), cross to 77 tokens, causal; gated and plain activations
+        b.attention(in.q, in.q, in.q, 2, 0.15f);
+        b.attention(in.q, in.q, in.q, 1, 0.11f);
+        b.attention(in.q, in.kv, in.kv, 2, 0.15f);
+        b.attention(in.causal, in.causal, in.causal, 2, 0.18f, true);
+        b.geglu(in.gated);
+        b.gelu(in.gated);
+        b.quickGelu(in.gated);
+    }
+}
