@@ -353,32 +353,31 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor silu(Tensor x) {
-        warm();
-        Tensor out = Tensor.output(x.shape());
-        float[] X = x.data(), O = out.data();
-        int n = x.numel();
-        // whole vectors everywhere (the last one masked), so no element depends on the thread split
-        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.silu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
-        return out;
+        return elementwise(x, FastMath::silu);
     }
 
     @Override
     public Tensor gelu(Tensor x) {
-        warm();
-        Tensor out = Tensor.output(x.shape());
-        float[] X = x.data(), O = out.data();
-        int n = x.numel();
-        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.gelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
-        return out;
+        return elementwise(x, FastMath::gelu);
     }
 
     @Override
     public Tensor quickGelu(Tensor x) {
+        return elementwise(x, FastMath::quickGelu);
+    }
+
+    /** A vectorised activation over a range: {@code out[o..o+n) = f(x[i..i+n))}. */
+    private interface Activation {
+        void apply(float[] x, int xOffset, float[] out, int outOffset, int n);
+    }
+
+    /** {@code f} over every element, split across threads in whole vectors (the last one masked), so no element depends on the split. */
+    private Tensor elementwise(Tensor x, Activation f) {
         warm();
         Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
-        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> FastMath.quickGelu(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
+        par.forRange((n + L - 1) / L, 1024, (v0, v1) -> f.apply(X, v0 * L, O, v0 * L, Math.min(n, v1 * L) - v0 * L));
         return out;
     }
 
