@@ -141,16 +141,17 @@ def torch_component(args, dm):
     else:
         model = ClipTextTorch(config).eval()
         x = clip_ids(batch, tokens)
-    times = []
+    times, cpu = [], []
     with torch.no_grad():
         for i in range(args.warmup + args.runs):
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             model(x)
-            dt = (time.perf_counter() - t0) * 1e3
+            dt, dc = (time.perf_counter() - t0) * 1e3, (cpu_seconds() - c0) * 1e3
             if i >= args.warmup:
                 times.append(dt)
+                cpu.append(dc)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    print(json.dumps({"median_ms": statistics.median(times), "runs": times, "peak_mib": peak,
+    print(json.dumps({"median_ms": statistics.median(times), "runs": times, "median_cpu_ms": statistics.median(cpu), "peak_mib": peak,
                       "threads": torch.get_num_threads(), "blas": blas_library(), "torch_version": torch.__version__}))
 
 
@@ -349,6 +350,8 @@ def run_java(case, args):
         print(text)
     res = {"median_ms": float(text.strip().splitlines()[-1].split("=")[1])}
     res["runs"] = [float(x) for x in re.findall(r"^run \d+: ([\d.]+) ms", text, re.M)]
+    m = re.search(r"median_cpu_ms=([\d.]+)", text)
+    res["median_cpu_ms"] = float(m.group(1)) if m else None
     m = re.search(r"peak_rss_mib=(\d+)", text)
     res["peak_mib"] = int(m.group(1)) if m else None
     m = re.search(r"gemm_\d+=([\d.]+) GFLOP/s .*?, ([\d.]+) GFLOP per CPU-second", text)
@@ -469,22 +472,26 @@ def main():
         rows.append(row)
         print(f"{case}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
               f" (load {row['load']})", flush=True)
+        if j.get("median_cpu_ms") and t.get("median_cpu_ms"):
+            print(f"  CPU ms per run (all threads; OpenMP/OpenBLAS spin-waiting counts): java {j['median_cpu_ms']:.1f},"
+                  f" pytorch {t['median_cpu_ms']:.1f}, ratio {j['median_cpu_ms'] / t['median_cpu_ms']:.2f}", flush=True)
         print(f"  runs ms: java {' '.join(f'{x:.1f}' for x in j.get('runs', []))}; pytorch {' '.join(f'{x:.1f}' for x in t.get('runs', []))}",
               flush=True)
     print()
     print("| case | Java ms | PyTorch ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java GMAC/s | Java peak MiB"
-          " | PyTorch peak MiB | load (1/5/15 min) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          " | PyTorch peak MiB | CPU ms Java / PyTorch | load (1/5/15 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         j, t = r["java"], r["torch"]
         rate = f"{j['gmacs'] / j['median_ms'] * 1e3:.1f}" if j.get("gmacs") else ""
         fastest = f"{min(j['runs']) / min(t['runs']):.2f}" if j.get("runs") and t.get("runs") else ""
+        cpu = f"{j['median_cpu_ms']:.0f} / {t['median_cpu_ms']:.0f}" if j.get("median_cpu_ms") and t.get("median_cpu_ms") else ""
         print(f"| {r['case']} | {j['median_ms']:.1f} | {t['median_ms']:.1f} | {j['median_ms'] / t['median_ms']:.2f} | {fastest} | {rate} |"
-              f" {j['peak_mib']} | {t['peak_mib']} | {r['load']} |")
+              f" {j['peak_mib']} | {t['peak_mib']} | {cpu} | {r['load']} |")
     jg = [r["java"]["gemm_gflops"] for r in rows if r["java"].get("gemm_gflops")]
     jc = [r["java"]["gemm_gflops_cpu"] for r in rows if r["java"].get("gemm_gflops_cpu")]
-    tg = [r["torch"]["gemm_gflops"] for r in rows]
-    tc = [r["torch"]["gemm_gflops_cpu"] for r in rows]
+    tg = [r["torch"]["gemm_gflops"] for r in rows if r["torch"].get("gemm_gflops")]
+    tc = [r["torch"]["gemm_gflops_cpu"] for r in rows if r["torch"].get("gemm_gflops_cpu")]
     if jg and tg:
         print(f"\nGEMM 2048^3 float32, {args.threads} threads (medians over the cases):"
               f" Java {statistics.median(jg):.1f} GFLOP/s ({statistics.median(jc):.1f} per CPU-second),"
