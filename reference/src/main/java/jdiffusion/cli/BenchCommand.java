@@ -248,6 +248,10 @@ public final class BenchCommand implements Callable<Integer> {
      */
     private int benchVae() {
         if (latent != null) throw new IllegalArgumentException("--arch " + arch + " takes --size (the image size), not --latent");
+        WeightPrecision precision = backendOptions.weightPrecision();
+        if (precision == WeightPrecision.F16 || precision == WeightPrecision.BF16)
+            throw new IllegalArgumentException("--weights-dtype " + precision.name().toLowerCase(java.util.Locale.ROOT) + ": the VAE decoder keeps its "
+                    + "weights in float32 (--weights-dtype applies to UNets and text encoders)");
         String load0 = loadAverage();
         long tLoad = System.nanoTime();
         VaeDecoder vae = Architectures.randomVae(arch, seed);
@@ -260,7 +264,7 @@ public final class BenchCommand implements Callable<Integer> {
         Backend backend = backendOptions.create();
         var fw = MemoryBudget.vae(vae, backend, batch, h, h);
         new MemoryBudget.Estimate(modelBytes, fw.winogradCache(), fw.activations(), List.of()).check("bench of " + arch + " batch " + batch + " at "
-                + image + "×" + image, WeightPrecision.F32, "a smaller --batch or --size", null);
+                + image + "×" + image, null, "a smaller --batch or --size", null);   // null: no --weights-dtype hint, the decoder is float32
         Tensor z = new NoiseSource(seed).fork("latents").gaussian(batch, vae.config().latentChannels(), h, h);
         MacCounter counter = new MacCounter(new ShapeOnlyBackend());
         vae.decode(new Ctx(counter), z);

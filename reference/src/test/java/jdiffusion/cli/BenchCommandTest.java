@@ -71,6 +71,9 @@ class BenchCommandTest {
         CliRun bad = CliRun.run("bench", "--arch", "sd-vae", "--size", "100");
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("--size must be a multiple of 8"), bad.err());
+        bad = CliRun.run("bench", "--arch", "sd-vae", "--weights-dtype", "f16");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("the VAE decoder keeps its weights in float32"), bad.err());
         bad = CliRun.run("bench", "--arch", "sd15", "--size", "512");
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("--size is the decoded image size of --arch sd-vae"), bad.err());
