@@ -68,18 +68,27 @@ final class Runs {
     }
 
     static Sampler.Result sample(UNet unet, SchedulerConfig.Kind kind, int steps, long seed, StepPolicy policy) {
+        return sample(unet, kind, steps, new long[]{seed}, policy);
+    }
+
+    /** A batch with one sample per seed: sample j's latent and conditioning are those {@code seeds[j]} gives alone. */
+    static Sampler.Result sample(UNet unet, SchedulerConfig.Kind kind, int steps, long[] seeds, StepPolicy policy) {
         var scheduler = Schedulers.create(config(kind), 0);
-        NoiseSource rng = new NoiseSource(seed);
-        Tensor xT = rng.fork("x_T").gaussian(1, unet.inChannels(), unet.sampleSize(), unet.sampleSize());
         scheduler.setTimesteps(steps);
         float sigma = scheduler.initNoiseSigma();
-        for (int i = 0; i < xT.numel(); i++) xT.data()[i] *= sigma;
-        Conditioning cond = null;
-        if (unet.conditional()) {
-            Tensor c = rng.fork("cond").gaussian(3, unet.crossAttentionDim()), u = rng.fork("uncond").gaussian(3, unet.crossAttentionDim());
-            cond = Conditioning.repeat(c, u, 4.0, 1);
+        Tensor[] xs = new Tensor[seeds.length], cs = new Tensor[seeds.length], us = new Tensor[seeds.length];
+        for (int j = 0; j < seeds.length; j++) {
+            NoiseSource rng = new NoiseSource(seeds[j]);
+            xs[j] = rng.fork("x_T").gaussian(1, unet.inChannels(), unet.sampleSize(), unet.sampleSize());
+            for (int i = 0; i < xs[j].numel(); i++) xs[j].data()[i] *= sigma;
+            if (unet.conditional()) {
+                cs[j] = rng.fork("cond").gaussian(1, 3, unet.crossAttentionDim());
+                us[j] = rng.fork("uncond").gaussian(1, 3, unet.crossAttentionDim());
+            }
         }
-        return new Sampler("random", new Denoiser(unet), scheduler, BACKEND).run(xT, steps, cond, policy, rng.fork("step-noise"), Progress.NONE);
+        Conditioning cond = unet.conditional() ? new Conditioning(Tensor.cat0(cs), Tensor.cat0(us), 4.0) : null;
+        NoiseSource stepNoise = new NoiseSource(seeds[0]).fork("step-noise");
+        return new Sampler("random", new Denoiser(unet), scheduler, BACKEND).run(Tensor.cat0(xs), steps, cond, policy, stepNoise, Progress.NONE);
     }
 
     static double relL2(Tensor a, Tensor b) {

@@ -18,7 +18,8 @@ import java.util.function.Supplier;
  * AdaptiveDiffusion decides whether the UNet runs at all, and when it runs DeepCache and
  * cross-attention caching decide which modules are served from their caches (their hooks chain).
  * A resolution switch invalidates everything that depends on the latent's size: AdaptiveDiffusion warms
- * up again, DeepCache refreshes, cross-attention outputs are re-recorded.
+ * up again, DeepCache refreshes, cross-attention outputs are re-recorded. AdaptiveDiffusion per sample
+ * stands alone ({@link #checkSampleScope}).
  */
 public final class CombinedPolicy implements StepPolicy {
     private final MixedResolution mixed;
@@ -27,6 +28,7 @@ public final class CombinedPolicy implements StepPolicy {
     private final CrossAttentionCache crossAttention;
 
     public CombinedPolicy(MixedResolution mixed, AdaptiveSkip adaptive, DeepCache deepCache, CrossAttentionCache crossAttention) {
+        checkSampleScope(adaptive != null && adaptive.scope() == AdaptiveSkip.Scope.SAMPLE, mixed != null, deepCache != null, crossAttention != null);
         this.mixed = mixed;
         this.adaptive = adaptive;
         this.deepCache = deepCache;
@@ -60,12 +62,29 @@ public final class CombinedPolicy implements StepPolicy {
         return out;
     }
 
+    /**
+     * AdaptiveDiffusion per sample runs the UNet on sub-batches, which the other methods cannot follow:
+     * DeepCache and the cross-attention cache serve whole-batch tensors recorded at earlier steps, and
+     * mixed resolution re-noises the whole batch from one stream at its switch. Refused rather than
+     * approximated.
+     */
+    public static void checkSampleScope(boolean sampleScope, boolean mixed, boolean deepCache, boolean xattn) {
+        if (!sampleScope || !(mixed || deepCache || xattn)) return;
+        List<String> others = new ArrayList<>();
+        if (mixed) others.add("mixed-res");
+        if (deepCache) others.add("deepcache");
+        if (xattn) others.add("xattn");
+        throw new IllegalArgumentException("--adaptive-scope sample does not combine with " + String.join(", ", others)
+                + ": per-sample AdaptiveDiffusion runs the UNet on sub-batches, while DeepCache and the cross-attention cache "
+                + "serve whole-batch features and mixed resolution re-noises the whole batch; use --adaptive-scope batch to combine them");
+    }
+
     @Override
     public StepPlan plan(int i, RunState state) {
         Map<String, Double> criterion = Map.of();
         if (adaptive != null) {
             StepPlan a = adaptive.plan(i, state);
-            if (a.action() == StepAction.SKIPPED) return a;
+            if (a.action() == StepAction.SKIPPED || a.perSample()) return a;
             criterion = a.criterion();
         }
         boolean guide = state.guidedRun() && (crossAttention == null || !crossAttention.pastCutoff(i));

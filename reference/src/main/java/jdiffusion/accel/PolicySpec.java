@@ -16,7 +16,8 @@ import java.util.Locale;
  *
  * <pre>
  *   full                          full-step
- *   ad-d0.01-c4                   AdaptiveDiffusion δ = 0.01, C_max = 4
+ *   ad-d0.01-c4                   AdaptiveDiffusion δ = 0.01, C_max = 4 (one decision per batch)
+ *   ad-d0.01-c4-s                 the same, decided per sample (--adaptive-scope sample; stands alone)
  *   dc-n3-b0-u                    DeepCache N = 3, branch 0, uniform
  *   dc-n3-b0-nu[-c15][-p1.4]      DeepCache non-uniform (center c, power p; defaults 30 % of the steps, 1.4)
  *   mr-b0.5-s0.5                  PostDiff mixed resolution β = 0.5, s = 0.5
@@ -26,8 +27,24 @@ import java.util.Locale;
  */
 public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn xattn) {
 
-    /** AdaptiveDiffusion: threshold δ and the longest skip run C_max. */
-    public record Adaptive(double delta, int maxSkip) {
+    public PolicySpec {
+        CombinedPolicy.checkSampleScope(adaptive != null && adaptive.scope() == AdaptiveSkip.Scope.SAMPLE, mixed != null, deepCache != null, xattn != null);
+    }
+
+    /** AdaptiveDiffusion: threshold δ, the longest skip run C_max, and whom one decision covers. */
+    public record Adaptive(double delta, int maxSkip, AdaptiveSkip.Scope scope) {
+        public Adaptive {
+            java.util.Objects.requireNonNull(scope, "scope");
+        }
+
+        /** One decision per batch, as the official code. */
+        public Adaptive(double delta, int maxSkip) {
+            this(delta, maxSkip, AdaptiveSkip.Scope.BATCH);
+        }
+
+        public boolean perSample() {
+            return scope == AdaptiveSkip.Scope.SAMPLE;
+        }
     }
 
     /** DeepCache: a full step every N steps (uniform) or the paper's non-uniform schedule around a center. */
@@ -55,7 +72,7 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
             throw new IllegalArgumentException("--accel xattn needs a conditional model; " + p.name() + " is unconditional");
         MixedResolution mr = mixed == null ? null
                 : new MixedResolution(mixed.beta(), mixed.fraction(), p.unet().sizeMultiple(), rng.fork("mixed-res"));
-        AdaptiveSkip ad = adaptive == null ? null : new AdaptiveSkip(adaptive.delta(), adaptive.maxSkip());
+        AdaptiveSkip ad = adaptive == null ? null : new AdaptiveSkip(adaptive.delta(), adaptive.maxSkip(), adaptive.scope());
         DeepCache dc = null;
         if (deepCache != null) {
             int levels = p.unet().downBlocks().size();
@@ -96,7 +113,7 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
         if (full()) return "full-step";
         List<String> parts = new ArrayList<>();
         if (mixed != null) parts.add("mix β=" + num(mixed.beta()) + " s=" + num(mixed.fraction()));
-        if (adaptive != null) parts.add("AD δ=" + num(adaptive.delta()) + " C=" + adaptive.maxSkip());
+        if (adaptive != null) parts.add("AD δ=" + num(adaptive.delta()) + " C=" + adaptive.maxSkip() + (adaptive.perSample() ? " per-sample" : ""));
         if (deepCache != null) parts.add("DC N=" + deepCache.interval() + " b" + deepCache.branch() + (deepCache.nonUniform() ? " non-uni" : ""));
         if (xattn != null) parts.add("xattn" + (xattn.step() == null ? "" : " m=" + xattn.step()));
         return String.join(" + ", parts);
@@ -107,7 +124,7 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
         if (full()) return "full";
         List<String> parts = new ArrayList<>();
         if (mixed != null) parts.add("mr-b" + num(mixed.beta()) + "-s" + num(mixed.fraction()));
-        if (adaptive != null) parts.add("ad-d" + num(adaptive.delta()) + "-c" + adaptive.maxSkip());
+        if (adaptive != null) parts.add("ad-d" + num(adaptive.delta()) + "-c" + adaptive.maxSkip() + (adaptive.perSample() ? "-s" : ""));
         if (deepCache != null) {
             String d = "dc-n" + deepCache.interval() + "-b" + deepCache.branch() + (deepCache.nonUniform() ? "-nu" : "-u");
             if (deepCache.nonUniform() && deepCache.center() != null) d += "-c" + deepCache.center();
@@ -129,11 +146,16 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
         for (String part : s.split("\\+")) {
             String[] f = part.split("-");
             java.util.Map<String, Double> kv = new java.util.HashMap<>();
-            boolean nu = false;
+            boolean nu = false, perSample = false;
             try {
                 for (int i = 1; i < f.length; i++) {
                     if (f[i].equals("u") || f[i].equals("nu")) {
                         nu = f[i].equals("nu");
+                        continue;
+                    }
+                    if (f[i].equals("s")) {
+                        if (!f[0].equals("ad")) throw new IllegalArgumentException("'s' (per sample) is a flag of ad only");
+                        perSample = true;
                         continue;
                     }
                     int k = 0;
@@ -154,7 +176,8 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
                     if (k.length() != 1 || allowed.indexOf(k.charAt(0)) < 0)
                         throw new IllegalArgumentException("'" + k + "' is not a parameter of " + f[0]);
                 switch (f[0]) {
-                    case "ad" -> ad = new Adaptive(kv.getOrDefault("d", 0.01), kv.getOrDefault("c", 4.0).intValue());
+                    case "ad" -> ad = new Adaptive(kv.getOrDefault("d", 0.01), kv.getOrDefault("c", 4.0).intValue(),
+                            perSample ? AdaptiveSkip.Scope.SAMPLE : AdaptiveSkip.Scope.BATCH);
                     case "dc" -> dc = new Cache(kv.getOrDefault("n", 3.0).intValue(), kv.getOrDefault("b", 0.0).intValue(), nu,
                             nu && kv.containsKey("c") ? kv.get("c").intValue() : null, nu ? kv.get("p") : null);
                     case "mr" -> mr = new Mixed(kv.getOrDefault("b", 0.5), kv.getOrDefault("s", 0.5));
@@ -163,10 +186,14 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
                 }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("bad configuration '" + id + "': " + e.getMessage()
-                        + " (forms: full, ad-d0.01-c4, dc-n3-b0-u, dc-n3-b0-nu[-c15][-p1.4], mr-b0.5-s0.5, xa[-m12], joined by '+')");
+                        + " (forms: full, ad-d0.01-c4[-s], dc-n3-b0-u, dc-n3-b0-nu[-c15][-p1.4], mr-b0.5-s0.5, xa[-m12], joined by '+')");
             }
         }
-        return new PolicySpec(ad, dc, mr, xa);
+        try {
+            return new PolicySpec(ad, dc, mr, xa);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("bad configuration '" + id + "': " + e.getMessage());
+        }
     }
 
     /** The {@code generate}/{@code compare} flags that reproduce this setting (with --steps). */
@@ -181,6 +208,7 @@ public record PolicySpec(Adaptive adaptive, Cache deepCache, Mixed mixed, Xattn 
         sb.append(" --accel ").append(String.join(",", m));
         if (mixed != null) sb.append(" --beta ").append(num(mixed.beta())).append(" --low-res-fraction ").append(num(mixed.fraction()));
         if (adaptive != null) sb.append(" --delta ").append(num(adaptive.delta())).append(" --max-skip ").append(adaptive.maxSkip());
+        if (adaptive != null && adaptive.perSample()) sb.append(" --adaptive-scope sample");
         if (deepCache != null) {
             sb.append(" --interval ").append(deepCache.interval()).append(" --branch ").append(deepCache.branch());
             if (deepCache.nonUniform()) {

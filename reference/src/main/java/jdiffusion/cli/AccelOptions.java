@@ -1,5 +1,6 @@
 package jdiffusion.cli;
 
+import jdiffusion.accel.AdaptiveSkip;
 import jdiffusion.accel.CombinedPolicy;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
@@ -29,6 +30,12 @@ public final class AccelOptions {
 
     @Option(names = "--max-skip", defaultValue = "4", description = "AdaptiveDiffusion C_max: longest run of skipped steps (default 4; 0 = never skip).")
     int maxSkip;
+
+    @Option(names = "--adaptive-scope", defaultValue = "batch", paramLabel = "batch|sample",
+            description = {"AdaptiveDiffusion: one decision for the whole batch (batch, default: the official rule) or one per sample",
+                    "(sample: each sample keeps its own latent history; the UNet runs only on the samples that compute, so a batch",
+                    "gives each image exactly what it gets alone). sample does not combine with deepcache, mixed-res or xattn."})
+    String adaptiveScope;
 
     @Option(names = "--interval", defaultValue = "3", description = "DeepCache N: a full step every N steps (default 3; 1 = full-step).")
     int interval;
@@ -70,6 +77,9 @@ public final class AccelOptions {
         }
         if (!schedule.equals("uniform") && !schedule.equals("non-uniform"))
             throw new IllegalArgumentException("--deepcache-schedule must be uniform or non-uniform, got '" + schedule + "'");
+        AdaptiveSkip.Scope scope = AdaptiveSkip.Scope.of(adaptiveScope);
+        if (scope == AdaptiveSkip.Scope.SAMPLE && !m.contains("adaptive"))
+            throw new IllegalArgumentException("--adaptive-scope sample applies to AdaptiveDiffusion: add adaptive to --accel");
         built = spec(m).build(p, rng, steps);
         return built;
     }
@@ -77,27 +87,34 @@ public final class AccelOptions {
     /** The methods and parameters as data (sweep builds its policies the same way). */
     private PolicySpec spec(Set<String> m) {
         return new PolicySpec(
-                m.contains("adaptive") ? new PolicySpec.Adaptive(delta, maxSkip) : null,
+                m.contains("adaptive") ? new PolicySpec.Adaptive(delta, maxSkip, AdaptiveSkip.Scope.of(adaptiveScope)) : null,
                 m.contains("deepcache") ? new PolicySpec.Cache(interval, branch, schedule.equals("non-uniform"), center, power) : null,
                 m.contains("mixed-res") ? new PolicySpec.Mixed(beta, lowResFraction) : null,
                 m.contains("xattn") ? new PolicySpec.Xattn(xattnStep) : null);
     }
 
-    /** Tensors a policy adds to the `sample` output: AdaptiveDiffusion's decisions (mask) and criterion. */
+    /**
+     * Tensors a policy adds to the `sample` output: AdaptiveDiffusion's decisions (mask [D]) and criterion
+     * [D, 2] for D decisions; per sample, one row per sample: mask [N, D], criterion [N, D, 2].
+     */
     public Map<String, Tensor> extraOutputs(StepPolicy policy) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         if (policy instanceof CombinedPolicy c && c.adaptive() != null) {
-            List<Integer> mask = c.adaptive().mask();
-            float[] mk = new float[mask.size()];
-            for (int i = 0; i < mk.length; i++) mk[i] = mask.get(i);
-            out.put("mask", Tensor.of(mk, mk.length));
-            List<double[]> cr = c.adaptive().criterion();
-            float[] cf = new float[2 * cr.size()];
-            for (int i = 0; i < cr.size(); i++) {
-                cf[2 * i] = (float) cr.get(i)[0];
-                cf[2 * i + 1] = (float) cr.get(i)[1];
+            AdaptiveSkip ad = c.adaptive();
+            int n = ad.streams(), d = ad.mask(0).size();
+            float[] mk = new float[n * d], cf = new float[n * d * 2];
+            for (int j = 0; j < n; j++) {
+                List<Integer> mask = ad.mask(j);
+                List<double[]> cr = ad.criterion(j);
+                for (int i = 0; i < d; i++) {
+                    mk[j * d + i] = mask.get(i);
+                    cf[(j * d + i) * 2] = (float) cr.get(i)[0];
+                    cf[(j * d + i) * 2 + 1] = (float) cr.get(i)[1];
+                }
             }
-            out.put("criterion", Tensor.of(cf, cr.size(), 2));
+            boolean perSample = ad.scope() == AdaptiveSkip.Scope.SAMPLE;
+            out.put("mask", perSample ? Tensor.of(mk, n, d) : Tensor.of(mk, d));
+            out.put("criterion", perSample ? Tensor.of(cf, n, d, 2) : Tensor.of(cf, d, 2));
         }
         return out;
     }

@@ -29,13 +29,14 @@ import java.util.concurrent.Callable;
 /** Full-step vs accelerated sampling from the same noise: cost, speed and fidelity side by side. */
 @Command(name = "compare", mixinStandardHelpOptions = true,
         description = {"Run full-step and accelerated sampling from the same noise and compare them:",
-                "UNet calls, MACs, wall time, speedup, PSNR, SSIM (and LPIPS with --lpips DIR).",
+                "UNet calls, sample evaluations (UNet runs counted per image), MACs, wall time, speedup, PSNR, SSIM",
+                "(and LPIPS with --lpips DIR).",
                 "Writes a side-by-side PNG with a strip per run showing which steps ran the UNet."})
 public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--num-images", defaultValue = "8", description = "Images per run (default 8).")
     int numImages;
 
-    @Option(names = "--batch", description = "Images per UNet batch (default: all). Policies decide per batch.")
+    @Option(names = "--batch", description = "Images per UNet batch (default: all). Policies decide per batch, AdaptiveDiffusion per sample with --adaptive-scope sample.")
     Integer batch;
 
     @Option(names = "--lpips", description = "Folder (or file) with lpips-squeeze-v0.1.safetensors to add LPIPS to the table.")
@@ -80,13 +81,16 @@ public final class CompareCommand implements Callable<Integer> {
         double psnr = ImageMetrics.psnr(fast.images(), full.images()), ssim = ImageMetrics.ssim(fast.images(), full.images());
         Double lp = null;
         if (lpips != null) lp = Arrays.stream(Lpips.load(lpips).distance(backend, fast.images(), full.images())).average().orElse(0);
-        String header = String.format("%-44s %9s %12s %10s %9s %9s %8s %8s%s", "run", "UNet calls", "GMACs", "wall ms", "MAC x", "time x", "PSNR dB", "SSIM", lp == null ? "" : "    LPIPS");
+        String header = String.format("%-44s %9s %12s %12s %10s %9s %9s %8s %8s%s", "run", "UNet calls", "sample evals", "GMACs", "wall ms", "MAC x", "time x", "PSNR dB", "SSIM", lp == null ? "" : "    LPIPS");
         System.out.println(header);
         System.out.println(row("full-step", full, full, Double.POSITIVE_INFINITY, 1.0, lp == null ? null : 0.0));
         System.out.println(row(probe.describe(), fast, full, psnr, ssim, lp));
         System.out.println("pattern (F full, P partial, S skipped; lower case at low resolution), first batch:");
         System.out.println("  full-step   " + full.traces().getFirst().pattern());
         System.out.println("  accelerated " + fast.traces().getFirst().pattern());
+        Trace first = fast.traces().getFirst();
+        if (first.perSample())
+            for (int j = 0; j < first.batch(); j++) System.out.printf("    sample %-3d %s%n", j, first.samplePattern(j));
         Images.writePng(sideBySide(full, fast, probe.describe()), out);   // the main output first
         System.out.println("wrote " + out);
         if (trace != null) {
@@ -110,7 +114,7 @@ public final class CompareCommand implements Callable<Integer> {
     }
 
     private static String row(String name, Generation g, Generation ref, double psnr, double ssim, Double lp) {
-        return String.format("%-44s %9d %12.3f %10.0f %9.2f %9.2f %8s %8.4f%s", name, g.unetCalls(), g.totalMacs() / 1e9, g.totalMs(),
+        return String.format("%-44s %9d %12d %12.3f %10.0f %9.2f %9.2f %8s %8.4f%s", name, g.unetCalls(), g.sampleEvaluations(), g.totalMacs() / 1e9, g.totalMs(),
                 (double) ref.totalMacs() / g.totalMacs(), ref.totalMs() / g.totalMs(),
                 Double.isInfinite(psnr) ? "inf" : String.format("%.2f", psnr), ssim, lp == null ? "" : String.format(" %8.4f", lp));
     }

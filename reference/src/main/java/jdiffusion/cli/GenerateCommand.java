@@ -44,7 +44,7 @@ public final class GenerateCommand implements Callable<Integer>, Distributable {
             + "(already multiplied by the scheduler's init_noise_sigma, as sample takes it). A single PNG output only.")
     Path noise;
 
-    @Option(names = "--batch", description = "Images per UNet batch (default: all at once; 16 into a folder). Policies decide per batch.")
+    @Option(names = "--batch", description = "Images per UNet batch (default: all at once; 16 into a folder). Policies decide per batch, AdaptiveDiffusion per sample with --adaptive-scope sample.")
     Integer batch;
 
     @Option(names = "--out", defaultValue = "grid.png",

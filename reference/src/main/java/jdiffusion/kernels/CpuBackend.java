@@ -22,7 +22,13 @@ import java.util.WeakHashMap;
  * </ul>
  * Conv and linear weights may be float32 or 16-bit ({@link Tensor#isHalf()}); they are converted while
  * packing. Work is split by output index only, so results are bit-identical for any thread count.
- * Every kernel is tested against {@link ScalarBackend}.
+ *
+ * <p>Batch invariance: every choice of algorithm depends on the shape of one sample (and the weight),
+ * never on the batch size or on what ran before (the Winograd cache only decides whether transformed
+ * weights are kept, not whether Winograd is used), and every reduction runs within one sample in a
+ * fixed order. So a sample gets the same bits alone or in any batch — what per-sample acceleration and
+ * a batching server rely on ({@code BatchInvarianceTest}). Every kernel is tested against
+ * {@link ScalarBackend}.
  */
 public final class CpuBackend implements Backend, AutoCloseable {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -31,19 +37,27 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private final Parallel par;
     /**
      * Winograd F(2×2, 3×3) is used for 3×3 stride-1 convolutions from WINOGRAD_MIN_TILES output tiles
-     * (2×2 pixels, whole batch) on when its transformed weights are cached, and from
-     * WINOGRAD_PER_CALL_TILES on when they have to be transformed for the call (16-bit weights, or the
-     * cache budget spent): below that the transform costs more than it saves.
+     * (2×2 pixels) per image on for float32 weights, whose transform is cached, and from
+     * WINOGRAD_HALF_MIN_TILES per image on for 16-bit weights, which are transformed for each call:
+     * below that the transform costs more than it saves. Counted per image, not per batch, so the
+     * choice (and with it the bits) does not depend on the batch size.
      */
     static final int WINOGRAD_MIN_TILES = Integer.getInteger("jdiffusion.winogradMinTiles", 64);
-    static final int WINOGRAD_PER_CALL_TILES = 256;
-    /** Budget for cached transformed weights (16/9 of the 3×3 weights they come from), default 2 GiB. */
+    static final int WINOGRAD_HALF_MIN_TILES = 256;
+    /** Default budget for cached transformed weights (16/9 of the 3×3 weights they come from), 2 GiB. */
     private static final long WINOGRAD_CACHE_BYTES = Long.getLong("jdiffusion.winogradCacheMiB", 2048) << 20;
+    private final long winogradCacheBudget;
     private final Map<Tensor, float[]> winograd = Collections.synchronizedMap(new WeakHashMap<>());
     private long winogradBytes;
 
     public CpuBackend(int threads) {
+        this(threads, WINOGRAD_CACHE_BYTES);
+    }
+
+    /** With a budget in bytes for cached Winograd weights (past it, weights are transformed per call). */
+    CpuBackend(int threads, long winogradCacheBytes) {
         this.par = new Parallel(threads);
+        this.winogradCacheBudget = winogradCacheBytes;
     }
 
     @Override
@@ -69,13 +83,10 @@ public final class CpuBackend implements Backend, AutoCloseable {
         int kk = cin * kh * kw;
         Tensor out = Tensor.zeros(n, cout, oh, ow);
         float[] O = out.data();
-        int tiles = n * ((oh + 1) / 2) * ((ow + 1) / 2);
-        if (kh == 3 && kw == 3 && stride == 1 && tiles >= WINOGRAD_MIN_TILES) {
-            float[] u = winogradWeights(w, tiles);
-            if (u != null) {
-                Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, u, bias == null ? null : bias.data(), cout, oh, ow, O);
-                return out;
-            }
+        int tilesPerImage = ((oh + 1) / 2) * ((ow + 1) / 2);
+        if (usesWinograd(kh, kw, stride, tilesPerImage, w.isHalf())) {
+            Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, winogradWeights(w), bias == null ? null : bias.data(), cout, oh, ow, O);
+            return out;
         }
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
         // one GEMM for the whole batch: columns are the output pixels of all images
@@ -88,18 +99,16 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /**
      * The Winograd-transformed 3×3 weights: from the cache (kept while the weight is alive, float32
-     * weights only, within the budget), or transformed for this call when that pays off; null when the
-     * direct convolution is the better choice.
+     * weights only, within the budget), else transformed for this call. The same bits either way.
      */
-    private float[] winogradWeights(Tensor w, int tiles) {
+    private float[] winogradWeights(Tensor w) {
         float[] u = winograd.get(w);
         if (u != null) return u;
-        boolean cacheable = !w.isHalf() && winogradBytes + 64L * w.dim(0) * w.dim(1) <= WINOGRAD_CACHE_BYTES;
-        if (!cacheable && tiles < WINOGRAD_PER_CALL_TILES) return null;
+        boolean cacheable = !w.isHalf() && winogradBytes + 64L * w.dim(0) * w.dim(1) <= winogradCacheBudget;
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         if (cacheable)
             synchronized (winograd) {
-                if (winogradBytes + 4L * u.length <= WINOGRAD_CACHE_BYTES && !winograd.containsKey(w)) {
+                if (winogradBytes + 4L * u.length <= winogradCacheBudget && !winograd.containsKey(w)) {
                     winograd.put(w, u);
                     winogradBytes += 4L * u.length;
                 }
@@ -109,11 +118,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /**
      * For memory estimates: whether {@link #conv2d} takes the Winograd path for a kh×kw kernel at
-     * {@code stride} over {@code tiles} 2×2 output tiles (whole batch), with its transformed weights
-     * cached (float32 weights within the cache budget) or transformed per call.
+     * {@code stride} with {@code tilesPerImage} 2×2 output tiles per image and float32 or 16-bit weights
+     * (the same rule conv2d applies: per image, never per batch).
      */
-    public static boolean usesWinograd(int kh, int kw, int stride, long tiles, boolean cached) {
-        return kh == 3 && kw == 3 && stride == 1 && tiles >= (cached ? WINOGRAD_MIN_TILES : WINOGRAD_PER_CALL_TILES);
+    public static boolean usesWinograd(int kh, int kw, int stride, long tilesPerImage, boolean halfWeights) {
+        return kh == 3 && kw == 3 && stride == 1 && tilesPerImage >= (halfWeights ? WINOGRAD_HALF_MIN_TILES : WINOGRAD_MIN_TILES);
     }
 
     /** The budget for cached Winograd weights, in bytes (property jdiffusion.winogradCacheMiB). */
@@ -141,7 +150,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         s[s.length - 1] = outF;
         Tensor out = Tensor.zeros(s);
         float[] O = out.data();
-        if (rows <= FEW_ROWS) {
+        // rows per sample (the leading dimension is the batch), so the path does not depend on the batch size
+        int rowsPerSample = x.rank() >= 2 ? rows / x.dim(0) : rows;
+        if (rowsPerSample <= FEW_ROWS) {
             fewRows(x.data(), rows, in, weight(w, in), bias == null ? null : bias.data(), outF, O);
             return out;
         }
@@ -150,7 +161,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return out;
     }
 
-    /** Up to this many rows a linear layer is a set of dot products (the weight is streamed once). */
+    /** Up to this many rows per sample a linear layer is a set of dot products (the weight is streamed once). */
     private static final int FEW_ROWS = 4;
 
     /**

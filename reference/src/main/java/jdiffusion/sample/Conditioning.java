@@ -37,6 +37,11 @@ public record Conditioning(Tensor cond, Tensor uncond, double guidance) {
         return new Conditioning(cond.slice0(first, k), uncond == null ? null : uncond.slice0(first, k), guidance);
     }
 
+    /** The conditioning of the images listed, in that order (a sub-batch). */
+    public Conditioning select(int[] images) {
+        return new Conditioning(Denoiser.rows(cond, images), uncond == null ? null : Denoiser.rows(uncond, images), guidance);
+    }
+
     public boolean guided() {
         return guidance > 1 && uncond != null;
     }

@@ -39,6 +39,37 @@ public final class Denoiser {
         return unet.forward(c, in, ts, context);
     }
 
+    /**
+     * The raw output with the rows of {@code samples} computed now (the UNet runs on that sub-batch, with
+     * their [uncond, cond] pairs when guiding) and every other sample's rows taken from {@code previous}:
+     * per-sample step skipping. Batch invariance of the kernels makes each computed row the bits that
+     * sample would get alone.
+     *
+     * @param x        the scaled model input of the whole batch [K, C, H, W]
+     * @param samples  indices of the samples to compute, ascending
+     * @param previous the previous raw output of the whole batch, same layout ([2K, …] when guiding)
+     */
+    public Tensor raw(Ctx c, Tensor x, float t, Conditioning cond, boolean guide, int[] samples, Tensor previous) {
+        int k = x.dim(0), m = samples.length;
+        if (previous.dim(0) != (guide ? 2 * k : k))
+            throw new IllegalArgumentException("previous raw output " + previous.shapeString() + " does not fit a batch of " + k + (guide ? " guided" : ""));
+        Tensor sub = raw(c, rows(x, samples), t, cond == null ? null : cond.select(samples), guide);   // [m or 2m, C, H, W]
+        Tensor out = previous.copy();
+        int per = out.numel() / out.dim(0);
+        for (int j = 0; j < m; j++) {
+            System.arraycopy(sub.data(), j * per, out.data(), samples[j] * per, per);
+            if (guide) System.arraycopy(sub.data(), (m + j) * per, out.data(), (k + samples[j]) * per, per);
+        }
+        return out;
+    }
+
+    /** Rows {@code idx} of the leading dimension, in that order. */
+    static Tensor rows(Tensor t, int[] idx) {
+        Tensor[] parts = new Tensor[idx.length];
+        for (int j = 0; j < idx.length; j++) parts[j] = t.slice0(idx[j], 1);
+        return Tensor.cat0(parts);
+    }
+
     /** ε from a raw output: ε_u + g·(ε_c − ε_u) for a guided batch, the output itself otherwise. */
     public static Tensor guided(Tensor raw, Conditioning cond, boolean guide) {
         if (!guide) return raw;

@@ -13,9 +13,11 @@ import java.util.function.IntFunction;
 import java.util.function.Supplier;
 
 /**
- * Generating images end to end: seeded initial latents (image j's noise depends only on (seed, j), so
- * batching does not change the images), sampling batch by batch with a policy, and decoding through the
- * VAE when the pipeline has one. Used by generate, compare and sweep.
+ * Generating images end to end: seeded initial latents and per-step noise (image j's depend only on
+ * (seed, j)), sampling batch by batch with a policy, and decoding through the VAE when the pipeline has
+ * one. With the batch-invariant kernels, batching does not change the images (except under policies that
+ * decide per batch: AdaptiveDiffusion's batch scope, mixed resolution's re-noising). Used by generate,
+ * compare and sweep.
  *
  * @param images decoded images [N, C, H, W] in [−1, 1] (or the latents when there is no VAE)
  * @param traces one trace per batch
@@ -77,11 +79,23 @@ public record Generation(Tensor images, List<Trace> traces) {
             Tensor xT = initial != null ? initial.slice0(first - offset, k) : initialLatent(rng, p, first, k, scheduler.initNoiseSigma());
             Conditioning cond = all == null ? null : all.slice(first, k);
             Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
-            Sampler.Result r = sampler.run(xT, s.steps(), cond, policyForBatch.apply(b), rng.fork("scheduler-noise-" + b), progress);
+            Sampler.Result r = sampler.run(xT, s.steps(), cond, policyForBatch.apply(b), stepNoise(rng, first, k), progress);
             traces.add(r.trace());
             images.add(decode(p, backend, r.out()));
         }
         return new Generation(Tensor.cat0(images.toArray(Tensor[]::new)), List.copyOf(traces));
+    }
+
+    /** The per-step noise of images first … first + k − 1 (stochastic schedulers): image j's from the stream (seed, "scheduler-noise-image-j"). */
+    static NoiseSource stepNoise(NoiseSource rng, int first, int k) {
+        return NoiseSource.perImage(stepNoiseStreams(rng, first, k));
+    }
+
+    /** The streams of {@link #stepNoise}, one per image, for a caller that batches several seeds' images (the server). */
+    public static List<NoiseSource> stepNoiseStreams(NoiseSource rng, int first, int k) {
+        List<NoiseSource> perImage = new ArrayList<>();
+        for (int j = first; j < first + k; j++) perImage.add(rng.fork("scheduler-noise-image-" + j));
+        return perImage;
     }
 
     public static Tensor decode(Pipeline p, Backend backend, Tensor latents) {
@@ -117,5 +131,10 @@ public record Generation(Tensor images, List<Trace> traces) {
 
     public int unetCalls() {
         return traces.stream().mapToInt(Trace::unetCalls).sum();
+    }
+
+    /** UNet evaluations counted per sample (images × steps for full-step). */
+    public int sampleEvaluations() {
+        return traces.stream().mapToInt(Trace::sampleEvaluations).sum();
     }
 }

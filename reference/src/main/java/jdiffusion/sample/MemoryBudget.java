@@ -334,10 +334,10 @@ public final class MemoryBudget {
         public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
             Tensor out = shapes.conv2d(x, w, bias, stride, pt, pl, pb, pr);
             if (cpu) {
-                long tiles = (long) batch * ((out.dim(2) + 1) / 2) * ((out.dim(3) + 1) / 2);
+                long tilesPerImage = (long) ((out.dim(2) + 1) / 2) * ((out.dim(3) + 1) / 2), tiles = batch * tilesPerImage;
                 int cout = w.dim(0), cin = w.dim(1);
                 boolean cached = cachedWeights.contains(w) || !w.isHalf() && cache + 64L * cout * cin <= CpuBackend.winogradCacheBudget();
-                if (CpuBackend.usesWinograd(w.dim(2), w.dim(3), stride, tiles, cached)) {
+                if (CpuBackend.usesWinograd(w.dim(2), w.dim(3), stride, tilesPerImage, w.isHalf())) {
                     if (cached && cachedWeights.add(w)) cache += 64L * cout * cin;
                     winogradV = Math.max(winogradV, 64L * cin * tiles);
                     winogradM = Math.max(winogradM, 64L * cout * tiles);

@@ -19,8 +19,9 @@ import java.util.List;
  * <pre>
  *   for i in 0..n-1:
  *     x      = policy.prepareLatent(i, x)           (mixed resolution may change x)
- *     plan   = policy.plan(i)                        (compute, partially compute, or reuse)
- *     raw    = plan.reuse ? raw : unet(scale_model_input(x, i), t_i, [uncond, cond])
+ *     plan   = policy.plan(i)                        (compute, partially compute, or reuse; for the batch or per sample)
+ *     raw    = unet(scale_model_input(x, i), t_i, [uncond, cond]) for the samples that compute,
+ *              their previous raw output for the others
  *     ε      = guidance(raw)                         (re-applied to reused raw outputs too)
  *     x      = scheduler.step(ε, i, x)
  *     policy.observe(i, x)
@@ -46,6 +47,10 @@ public final class Sampler {
     public record Result(Tensor out, List<Tensor> latents, Trace trace) {
     }
 
+    /** A raw model output of the whole batch ([2K, …] = [uncond; cond] when guided) and whether it is guided. */
+    private record Raw(Tensor out, boolean guided) {
+    }
+
     /**
      * Samples from {@code xT} (already multiplied by the scheduler's init_noise_sigma).
      *
@@ -61,55 +66,78 @@ public final class Sampler {
         List<Tensor> latents = new ArrayList<>();
         latents.add(xT);
         Tensor x = xT;
-        Tensor raw = null;
-        boolean rawGuided = false;
-        int fullSize = denoiser.unet().sampleSize();
+        Raw raw = null;
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
             counter.reset();
+            // 1. the policy may change the latent (mixed resolution: switch of resolution, re-noising)
             x = policy.prepareLatent(i, x, scheduler);
             final Tensor xi = x;
-            final boolean hasRaw = raw != null;
-            StepPolicy.RunState state = new StepPolicy.RunState() {
-                @Override
-                public boolean hasPreviousOutput() {
-                    return hasRaw;
-                }
-
-                @Override
-                public boolean fullResolution() {
-                    return xi.dim(2) >= xT.dim(2);
-                }
-
-                @Override
-                public boolean guidedRun() {
-                    return guidedRun;
-                }
-            };
+            StepPolicy.RunState state = state(raw != null, xi.dim(2) >= xT.dim(2), guidedRun);
+            // 2. its plan: which samples run the UNet (all, some or none), with which hooks, guided or not
             StepPlan plan = policy.plan(i, state);
             float t = scheduler.timestep(i);
-            if (!plan.action().callsModel()) {
-                if (raw == null) throw new IllegalStateException(policy.describe() + " asked to reuse a model output at step " + i + " but none exists");
-                if (raw.dim(2) != x.dim(2))
-                    throw new IllegalStateException(policy.describe() + " asked to reuse a model output of another resolution at step " + i);
-            } else {
-                Tensor in = scheduler.scaleModelInput(x, i);
-                raw = denoiser.raw(new Ctx(counter, plan.hooks()), in, t, cond, plan.guide() && guidedRun);
-                rawGuided = plan.guide() && guidedRun;
-            }
-            Tensor eps = Denoiser.guided(raw, cond, rawGuided);
-            x = scheduler.step(eps, i, x, noise);
-            FiniteCheck.requireFinite(new FiniteCheck.Step(i, steps, t, xi, raw, eps, x, cond, rawGuided), denoiser, scheduler, counter);
+            // 3. the raw output: computed for the samples that run, their previous one reused for the others
+            raw = modelOutput(policy, plan, i, t, xi, cond, guidedRun, raw);
+            // 4. guidance and the scheduler's update, for every sample
+            Tensor eps = Denoiser.guided(raw.out(), cond, raw.guided());
+            x = scheduler.step(eps, i, xi, noise);
+            FiniteCheck.requireFinite(new FiniteCheck.Step(i, steps, t, xi, raw.out(), eps, x, cond, raw.guided()), denoiser, scheduler, counter);
             latents.add(x);
+            // 5. the policy sees the step; the trace records it
             policy.observe(new StepPolicy.StepResult(i, xi, eps, x), state);
             double ms = (System.nanoTime() - t0) / 1e6;
             StepRecord rec = new StepRecord(i, t, plan.action(), xi.dim(2) < xT.dim(2), counter.reset(), ms,
-                    new int[]{xi.dim(2), xi.dim(3)}, plan.criterion());
+                    new int[]{xi.dim(2), xi.dim(3)}, plan.criterion(), plan.samples(xi.dim(0)));
             records.add(rec);
-            progress.update("step", i + 1, steps, String.format("t=%.1f %s %.0f ms", t, rec.label(), ms));
+            String who = plan.perSample() ? String.format(" (%d/%d samples)", rec.sampleEvaluations(), xi.dim(0)) : "";
+            progress.update("step", i + 1, steps, String.format("t=%.1f %s%s %.0f ms", t, rec.label(), who, ms));
         }
         Trace trace = new Trace(modelName, scheduler.config().kind().className, policy.describe(), steps, fullStepMacs, records);
         return new Result(x, latents, trace);
+    }
+
+    private static StepPolicy.RunState state(boolean hasRaw, boolean fullResolution, boolean guidedRun) {
+        return new StepPolicy.RunState() {
+            @Override
+            public boolean hasPreviousOutput() {
+                return hasRaw;
+            }
+
+            @Override
+            public boolean fullResolution() {
+                return fullResolution;
+            }
+
+            @Override
+            public boolean guidedRun() {
+                return guidedRun;
+            }
+        };
+    }
+
+    /**
+     * The raw output of step i under {@code plan}: the UNet on the whole batch, on the sub-batch of samples
+     * that compute (the others keep their rows of {@code previous}), or not at all. Reusing needs a previous
+     * output at this resolution, and mixing needs it computed with the same guidance setting.
+     */
+    private Raw modelOutput(StepPolicy policy, StepPlan plan, int i, float t, Tensor x, Conditioning cond, boolean guidedRun, Raw previous) {
+        int batch = x.dim(0);
+        int[] run = plan.computing(batch);
+        boolean guide = plan.guide() && guidedRun;
+        if (run.length < batch) {
+            if (previous == null) throw new IllegalStateException(policy.describe() + " asked to reuse a model output at step " + i + " but none exists");
+            if (previous.out().dim(2) != x.dim(2))
+                throw new IllegalStateException(policy.describe() + " asked to reuse a model output of another resolution at step " + i);
+            if (run.length == 0) return previous;
+            if (previous.guided() != guide)
+                throw new IllegalStateException(policy.describe() + " computes some samples " + (guide ? "with" : "without")
+                        + " guidance at step " + i + " and reuses others' outputs computed " + (previous.guided() ? "with" : "without") + " it");
+        }
+        Ctx c = new Ctx(counter, plan.hooks());
+        Tensor in = scheduler.scaleModelInput(x, i);
+        if (run.length == batch) return new Raw(denoiser.raw(c, in, t, cond, guide), guide);
+        return new Raw(denoiser.raw(c, in, t, cond, guide, run, previous.out()), guide);
     }
 
     /**

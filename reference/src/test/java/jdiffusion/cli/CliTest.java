@@ -79,9 +79,10 @@ class CliTest {
         int header = lines.indexOf(lines.stream().filter(l -> l.startsWith("run ")).findFirst().orElseThrow());
         String[] full = lines.get(header + 1).trim().split("\\s+"), acc = lines.get(header + 2).trim().split("\\s+");
         assertEquals("full-step", full[0]);
-        // columns from the end: … UNet calls, GMACs, wall ms, MAC x, time x, PSNR, SSIM
-        assertEquals(8, Integer.parseInt(full[full.length - 7]));
-        assertEquals(4, Integer.parseInt(acc[acc.length - 7]), "N = 2: every other step runs the full UNet");
+        // columns from the end: … UNet calls, sample evals, GMACs, wall ms, MAC x, time x, PSNR, SSIM
+        assertEquals(8, Integer.parseInt(full[full.length - 8]));
+        assertEquals(4, Integer.parseInt(acc[acc.length - 8]), "N = 2: every other step runs the full UNet");
+        assertEquals(2 * 8, Integer.parseInt(acc[acc.length - 7]), "the UNet ran (fully or partly) for both images at every step");
         assertTrue(Double.parseDouble(acc[acc.length - 4]) > 1.0, "DeepCache costs fewer MACs: " + lines.get(header + 2));
         // random golden weights: the images differ (PSNR ≈ 8.5 dB); the bundled model reaches > 30 dB (docs/results.md)
         assertTrue(Double.parseDouble(acc[acc.length - 2]) > 0, "PSNR vs full-step: " + lines.get(header + 2));

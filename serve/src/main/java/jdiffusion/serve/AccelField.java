@@ -1,6 +1,7 @@
 package jdiffusion.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import jdiffusion.accel.AdaptiveSkip;
 import jdiffusion.accel.PolicySpec;
 
 import java.util.Iterator;
@@ -29,7 +30,7 @@ final class AccelField {
 
     /** Parameter → the method it belongs to (JSON names: the CLI options in snake_case), in the CLI's order. */
     static final Map<String, String> PARAMETERS = orderedMap(
-            "delta", "adaptive", "max_skip", "adaptive",
+            "delta", "adaptive", "max_skip", "adaptive", "adaptive_scope", "adaptive",
             "interval", "deepcache", "branch", "deepcache", "deepcache_schedule", "deepcache", "center", "deepcache", "power", "deepcache",
             "beta", "mixed-res", "low_res_fraction", "mixed-res",
             "xattn_step", "xattn");
@@ -113,7 +114,10 @@ final class AccelField {
         PolicySpec.Xattn xa = null;
         if (methods.contains("adaptive")) {
             double delta = o.has("delta") ? ImageRequest.number(o, "delta", -1, 1) : DELTA;
-            ad = new PolicySpec.Adaptive(delta, ImageRequest.integer(o, "max_skip", MAX_SKIP, 0, steps));
+            String scope = o.has("adaptive_scope") ? ImageRequest.string(o, "adaptive_scope") : "batch";
+            if (!scope.equals("batch") && !scope.equals("sample"))
+                throw ApiError.field("accel.adaptive_scope", "must be batch or sample, got '" + scope + "'");
+            ad = new PolicySpec.Adaptive(delta, ImageRequest.integer(o, "max_skip", MAX_SKIP, 0, steps), AdaptiveSkip.Scope.of(scope));
         }
         if (methods.contains("deepcache")) {
             int levels = m.pipeline().unet().downBlocks().size();
@@ -138,6 +142,10 @@ final class AccelField {
                 throw ApiError.field("accel.method", "xattn needs a conditional model; " + m.name() + " is unconditional");
             xa = new PolicySpec.Xattn(o.has("xattn_step") ? ImageRequest.integer(o, "xattn_step", 0, 0, steps) : null);
         }
-        return new PolicySpec(ad, dc, mr, xa);
+        try {
+            return new PolicySpec(ad, dc, mr, xa);
+        } catch (IllegalArgumentException e) {   // per-sample AdaptiveDiffusion combined with a whole-batch method
+            throw ApiError.field("accel.adaptive_scope", e.getMessage());
+        }
     }
 }

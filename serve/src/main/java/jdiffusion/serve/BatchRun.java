@@ -7,6 +7,8 @@ import jdiffusion.sample.Generation;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
 import jdiffusion.sample.Sampler;
+import jdiffusion.sample.StepAction;
+import jdiffusion.sample.StepPlan;
 import jdiffusion.sample.StepRecord;
 import jdiffusion.sample.Trace;
 import jdiffusion.schedule.Scheduler;
@@ -23,12 +25,13 @@ import java.util.List;
  *   <li>request r's image j starts from its own noise, stream (seed_r, "image-j") — {@link Generation#initialLatent}
  *       — so its initial latent does not depend on its companions;</li>
  *   <li>each request keeps its own conditioning (class rows, prompt embeddings) in its rows of the batch;</li>
- *   <li>scheduler noise (seed, "scheduler-noise-0") and the policy's stream (seed, "policy", "batch-0") come
- *       from the first request: {@link Batcher} only puts requests together when neither is drawn
- *       (deterministic scheduler, row-independent policy), so they are used only by a request running alone.</li>
+ *   <li>a stochastic scheduler's step noise for image j of request r comes from its own stream
+ *       (seed_r, "scheduler-noise-image-j") — {@link Generation#stepNoiseStreams} — as in generate;</li>
+ *   <li>the policy's stream (seed, "policy", "batch-0") comes from the first request: {@link Batcher} only puts
+ *       requests together under row-independent policies, which draw nothing.</li>
  * </ul>
- * Whether the result is also independent of the companions bit for bit depends on the kernels being
- * batch-invariant (see BatchingEquivalenceTest).
+ * The kernels are batch-invariant, so each request's images are bit for bit those it gets alone
+ * (BatchingEquivalenceTest).
  */
 final class BatchRun implements Batcher.Runner {
     private final Backend backend;
@@ -45,22 +48,24 @@ final class BatchRun implements Batcher.Runner {
         scheduler.setTimesteps(first.steps());   // init_noise_sigma depends on the run's sigmas (Euler)
         Tensor[] latents = new Tensor[requests.size()];
         List<Conditioning> conds = new ArrayList<>();
+        List<NoiseSource> stepNoise = new ArrayList<>();
         int total = 0;
         for (int k = 0; k < requests.size(); k++) {
             ImageRequest r = requests.get(k);
             latents[k] = Generation.initialLatent(new NoiseSource(r.seed()), p, 0, r.numImages(), scheduler.initNoiseSigma());
+            stepNoise.addAll(Generation.stepNoiseStreams(new NoiseSource(r.seed()), 0, r.numImages()));
             conds.add(r.conditioning());
             total += r.numImages();
         }
         Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
-        NoiseSource noise = new NoiseSource(first.seed()).fork("scheduler-noise-0");
+        NoiseSource noise = NoiseSource.perImage(stepNoise);
         Sampler.Result res = sampler.run(Tensor.cat0(latents), first.steps(), concat(conds), new StepHook(first.policy(), listener),
                 noise, Progress.NONE);
         Tensor images = Generation.decode(p, backend, res.out());
         List<JobResult> out = new ArrayList<>();
         for (int k = 0, at = 0; k < requests.size(); at += requests.get(k).numImages(), k++) {
             int n = requests.get(k).numImages();
-            out.add(JobResult.of(images.slice0(at, n), share(res.trace(), n, total), total, requests.size()));
+            out.add(JobResult.of(images.slice0(at, n), share(res.trace(), at, n, total), total, requests.size()));
         }
         return out;
     }
@@ -76,14 +81,23 @@ final class BatchRun implements Batcher.Runner {
     }
 
     /**
-     * A request's part of the batch's trace: MACs scale with the batch (every op's count is linear in it),
-     * so n of total images cost n/total of them, exactly; times are the batch's (they were shared).
+     * A request's part of the batch's trace (its images at..at+n−1): MACs scale with the images the UNet ran
+     * for (every op's count is linear in the batch), so its share of a step is the step's MACs times its
+     * evaluated images over all evaluated images, exactly — n/total when all ran; under per-sample decisions
+     * its images' own actions, and a step where none of them ran is skipped for it. Times are the batch's
+     * (they were shared).
      */
-    static Trace share(Trace t, int n, int total) {
+    static Trace share(Trace t, int at, int n, int total) {
         if (n == total) return t;
         List<StepRecord> rs = new ArrayList<>();
-        for (StepRecord r : t.records())
-            rs.add(new StepRecord(r.index(), r.timestep(), r.action(), r.lowRes(), r.macs() / total * n, r.ms(), r.resolution(), r.criterion()));
+        for (StepRecord r : t.records()) {
+            List<StepPlan.Sample> mine = r.samples().subList(at, at + n);
+            long evaluated = mine.stream().filter(s -> s.action().callsModel()).count();
+            int all = r.sampleEvaluations();
+            long macs = all == 0 ? 0 : r.macs() / all * evaluated;
+            StepAction action = evaluated == 0 && r.action().callsModel() ? StepAction.SKIPPED : r.action();
+            rs.add(new StepRecord(r.index(), r.timestep(), action, r.lowRes(), macs, r.ms(), r.resolution(), r.criterion(), mine));
+        }
         return new Trace(t.model(), t.scheduler(), t.policy(), t.steps(), t.fullStepMacs() / total * n, rs);
     }
 }

@@ -36,6 +36,8 @@ class AccelFieldTest {
                 new String[]{"\"none\"", "--accel none", "fashion-ddpm-32"},
                 new String[]{"\"adaptive\"", "--accel adaptive", "fashion-ddpm-32"},
                 new String[]{"{\"method\":\"adaptive\",\"delta\":0.03,\"max_skip\":2}", "--accel adaptive --delta 0.03 --max-skip 2", "fashion-ddpm-32"},
+                new String[]{"{\"method\":\"adaptive\",\"delta\":0.03,\"adaptive_scope\":\"sample\"}", "--accel adaptive --delta 0.03 --adaptive-scope sample", "fashion-ddpm-32"},
+                new String[]{"\"ad-d0.02-c4-s\"", "--accel adaptive --delta 0.02 --adaptive-scope sample", "fashion-ddpm-32"},
                 new String[]{"{\"method\":[\"deepcache\"],\"interval\":4,\"branch\":1}", "--accel deepcache --interval 4 --branch 1", "fashion-ddpm-32"},
                 new String[]{"{\"method\":\"deepcache\",\"deepcache_schedule\":\"non-uniform\",\"center\":5,\"power\":1.2}",
                         "--accel deepcache --deepcache-schedule non-uniform --center 5 --power 1.2", "fashion-ddpm-32"},

@@ -15,20 +15,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A batch of 4 different requests = the 4 requests alone: same images, same traces (which steps ran, each
- * request's share of the MACs), whatever the companions.
- *
- * <p>On the scalar reference backend, whose kernels compute every image alone, this holds bit for bit: the
- * server's part (per-request noise, conditioning rows, one policy and scheduler for the batch, the split)
- * is exact. On the CPU backend the kernels are not batch-invariant yet (conv2d picks Winograd or im2col by
- * batch × tiles, and the result differs in the last bits even with Winograd off), so there the images are
- * asserted within {@link #CPU_TOLERANCE} relative L2 and the bit-level verdict is printed ("batching
- * equivalence (cpu): bit-identical = …"); to be tightened to bit-exact once the kernels are batch-invariant.
- * Measured here (2026-12-07): relative L2 up to 1.2e-6 at 4 steps and 2.3e-6 at 2 steps, PNGs identical, so
- * the 1e-6 first asked for does not hold on today's kernels; 1e-5 does, with margin.
+ * A batch of 4 different requests = the 4 requests alone: same images bit for bit, same traces (which steps
+ * ran, each request's share of the MACs), whatever the companions — on the scalar reference backend, whose
+ * kernels compute every image alone, and on the CPU backend, whose kernels are batch-invariant (algorithms
+ * chosen per sample shape; {@code BatchInvarianceTest} in reference). The server's part (per-request noise,
+ * conditioning rows, one policy and scheduler for the batch, the split of the trace) is exact. On the CPU
+ * backend two more groups share a batch since the engine allows it: DDPM (step noise from each image's own
+ * stream) and per-sample AdaptiveDiffusion (each image decides on its own latents, so the images compute at
+ * different steps inside one batch).
  */
 class BatchingEquivalenceTest {
-    static final double CPU_TOLERANCE = 1e-5;
 
     /**
      * Two groups of 4 requests, each one batch: unconditional full-step; class-conditional, guided, DeepCache.
@@ -53,11 +49,25 @@ class BatchingEquivalenceTest {
         assertTrue(r.allBits, "batched vs alone on the scalar backend must be bit-identical:\n" + String.join("\n", r.verdicts));
     }
 
+    /** DDPM (stochastic) on the unconditional model; per-sample AdaptiveDiffusion, guided, on the conditional one. */
+    static List<List<String>> sharedSinceBatchInvariance() {
+        String ddpm = "\"scheduler\":\"ddpm\",\"steps\":4";
+        String ad = "\"model\":\"fashion-cond-32\",\"steps\":12,\"scheduler\":\"dpmpp2m\",\"guidance\":3,"
+                + "\"accel\":{\"method\":\"adaptive\",\"delta\":0.05,\"adaptive_scope\":\"sample\"},";
+        return List.of(
+                List.of("{" + ddpm + ",\"seed\":11}", "{" + ddpm + ",\"seed\":12,\"num_images\":2}", "{" + ddpm + ",\"seed\":13}",
+                        "{" + ddpm + ",\"seed\":14,\"num_images\":3}"),
+                List.of("{" + ad + "\"seed\":21,\"class\":\"Trouser\"}", "{" + ad + "\"seed\":22,\"num_images\":2,\"class\":[\"Shirt\",\"Bag\"]}",
+                        "{" + ad + "\"seed\":23,\"class\":\"Sneaker\"}", "{" + ad + "\"seed\":24,\"num_images\":3}"));
+    }
+
     @Test
-    void onTheCpuBackend_aBatchOfFourEqualsTheFourAlone_withinTolerance() throws Exception {
-        Result r = compare(TestServers.backend(), groups(4, false));
+    void onTheCpuBackend_aBatchOfFourEqualsTheFourAlone_bitForBit() throws Exception {
+        List<List<String>> groups = new ArrayList<>(groups(4, false));
+        groups.addAll(sharedSinceBatchInvariance());
+        Result r = compare(TestServers.backend(), groups);
         r.print("cpu");
-        assertTrue(r.worst <= CPU_TOLERANCE, "batched vs alone: worst relative L2 " + r.worst + " > " + CPU_TOLERANCE + "\n" + String.join("\n", r.verdicts));
+        assertTrue(r.allBits, "batched vs alone on the cpu backend must be bit-identical:\n" + String.join("\n", r.verdicts));
     }
 
     record Result(boolean allBits, double worst, List<String> verdicts) {
@@ -96,7 +106,7 @@ class BatchingEquivalenceTest {
                     allBits &= bits;
                     worst = Math.max(worst, rel);
                     verdicts.add(group.get(k) + ": " + (bits ? "bit-identical" : "relative L2 " + rel + ", max |Δ| " + maxAbsDiff(x, y))
-                            + (Arrays.equals(a.grid(), b.grid()) ? ", same PNG" : ", PNG differs"));
+                            + (Arrays.equals(a.grid(), b.grid()) ? ", same PNG" : ", PNG differs") + ", steps " + b.trace().pattern());
                 }
             }
         }

@@ -4,6 +4,7 @@ import jdiffusion.cli.Distributable;
 import jdiffusion.cli.Main;
 import jdiffusion.sample.Generation;
 import jdiffusion.sample.StepAction;
+import jdiffusion.sample.StepPlan;
 import jdiffusion.sample.StepRecord;
 import jdiffusion.sample.Trace;
 import jdiffusion.sweep.Sweep;
@@ -133,12 +134,11 @@ final class Tasks {
                     int[] res = r.resolution() == null ? new int[0] : r.resolution();
                     o.writeInt(r.resolution() == null ? -1 : res.length);
                     for (int v : res) o.writeInt(v);
-                    Map<String, Double> c = r.criterion();
-                    o.writeInt(c == null ? -1 : c.size());
-                    if (c != null) for (var e : c.entrySet()) {
-                        writeString(o, e.getKey());
-                        o.writeBoolean(e.getValue() != null);
-                        if (e.getValue() != null) o.writeDouble(e.getValue());
+                    writeCriterion(o, r.criterion());
+                    o.writeInt(r.samples().size());   // per sample: its action and (per-sample decisions) criterion
+                    for (StepPlan.Sample p : r.samples()) {
+                        o.writeInt(p.action().ordinal());
+                        writeCriterion(o, p.criterion());
                     }
                 }
             }
@@ -169,13 +169,11 @@ final class Tasks {
                     int rl = in.readInt();
                     int[] res = rl < 0 ? null : new int[rl];
                     for (int j = 0; j < rl; j++) res[j] = in.readInt();
-                    int cl = in.readInt();
-                    Map<String, Double> crit = cl < 0 ? null : new LinkedHashMap<>();
-                    for (int j = 0; j < cl; j++) {
-                        String key = readString(in);
-                        crit.put(key, in.readBoolean() ? in.readDouble() : null);
-                    }
-                    records.add(new StepRecord(index, timestep, action, lowRes, macs, ms, res, crit));
+                    Map<String, Double> crit = readCriterion(in);
+                    int ns = in.readInt();
+                    List<StepPlan.Sample> samples = new ArrayList<>(ns);
+                    for (int j = 0; j < ns; j++) samples.add(new StepPlan.Sample(StepAction.values()[in.readInt()], readCriterion(in)));
+                    records.add(new StepRecord(index, timestep, action, lowRes, macs, ms, res, crit, samples));
                 }
                 out.add(new Trace(model, scheduler, policy, steps, fullStepMacs, List.copyOf(records)));
             }
@@ -183,6 +181,26 @@ final class Tasks {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A criterion map in its order; null (the map, or a value) survives as null. */
+    private static void writeCriterion(DataOutputStream o, Map<String, Double> c) throws IOException {
+        o.writeInt(c == null ? -1 : c.size());
+        if (c != null) for (var e : c.entrySet()) {
+            writeString(o, e.getKey());
+            o.writeBoolean(e.getValue() != null);
+            if (e.getValue() != null) o.writeDouble(e.getValue());
+        }
+    }
+
+    private static Map<String, Double> readCriterion(DataInputStream in) throws IOException {
+        int cl = in.readInt();
+        Map<String, Double> crit = cl < 0 ? null : new LinkedHashMap<>();
+        for (int j = 0; j < cl; j++) {
+            String key = readString(in);
+            crit.put(key, in.readBoolean() ? in.readDouble() : null);
+        }
+        return crit;
     }
 
     private static void writeString(DataOutputStream o, String s) throws IOException {

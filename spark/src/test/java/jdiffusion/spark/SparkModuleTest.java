@@ -5,6 +5,7 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import jdiffusion.Layers;
 import jdiffusion.sample.StepAction;
+import jdiffusion.sample.StepPlan;
 import jdiffusion.sample.StepRecord;
 import jdiffusion.sample.Trace;
 import org.apache.spark.launcher.JavaModuleOptions;
@@ -64,10 +65,12 @@ class SparkModuleTest {
         crit.put("xi", 0.0123456789);
         crit.put("nan", Double.NaN);
         crit.put("none", null);
+        var full = new StepPlan.Sample(StepAction.FULL, Map.of());
+        var skipped = new StepPlan.Sample(StepAction.SKIPPED, Map.of("third_order", 0.25, "threshold", Double.NaN));
         Trace t = new Trace("m", "ddim", "AdaptiveDiffusion", 3, 123456789012L, List.of(
-                new StepRecord(0, 999.5f, StepAction.FULL, false, 100L, 1.25, new int[]{32, 32}, null),
-                new StepRecord(1, 500f, StepAction.SKIPPED, true, 0L, 0.001, new int[]{16, 16}, crit),
-                new StepRecord(2, 1f, StepAction.PARTIAL, false, 7L, Double.MIN_VALUE, null, Map.of())));
+                new StepRecord(0, 999.5f, StepAction.FULL, false, 100L, 1.25, new int[]{32, 32}, null, List.of(full, full)),
+                new StepRecord(1, 500f, StepAction.SKIPPED, true, 0L, 0.001, new int[]{16, 16}, crit, List.of(skipped, skipped)),
+                new StepRecord(2, 1f, StepAction.FULL, false, 7L, Double.MIN_VALUE, null, Map.of(), List.of(skipped, full))));
         List<Trace> back = Tasks.decode(Tasks.encode(List.of(t, t)));
         assertEquals(2, back.size());
         Trace b = back.get(1);
@@ -78,7 +81,10 @@ class SparkModuleTest {
             assertEquals(x.resolution() == null ? null : List.of(x.resolution()[0], x.resolution()[1]),
                     y.resolution() == null ? null : List.of(y.resolution()[0], y.resolution()[1]));
             assertEquals(x.criterion(), y.criterion());
+            assertEquals(x.samples(), y.samples(), "per-sample actions and criteria, step " + i);
         }
         assertEquals(t.pattern(), b.pattern());
+        assertEquals(t.sampleEvaluations(), b.sampleEvaluations());
+        assertEquals(t.samplePattern(0), b.samplePattern(0));
     }
 }
