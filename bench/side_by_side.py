@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""Java vs PyTorch, same UNet architecture, same shapes, same machine, same moment.
+"""Java vs PyTorch, same architecture, same shapes, same machine, same moment.
 
 For every case this script runs `./jdiffusion bench ...` (the Java engine, random weights built in
 Java from the published config) and the same architecture in PyTorch, built from the same
 config.json by weights/train/diffusers_mini.py (the PyTorch implementation the training script
 uses), with PyTorch's default random initialisation (forward time does not depend on the values).
+The SD 1.5 VAE decoder (cases vae-*) is assembled below from diffusers_mini's blocks in diffusers'
+AutoencoderKL layout, and SD 1.5's CLIP text encoder (cases clip-l-*) is written below in plain torch
+in transformers' CLIPTextModel layout (diffusers and transformers are not installed here).
 The two sides alternate case by case, so both see the same machine load; the table at the end gives
 median milliseconds per forward pass, the Java/PyTorch ratio, and each side's peak memory.
 
@@ -12,6 +15,7 @@ median milliseconds per forward pass, the Java/PyTorch ratio, and each side's pe
     /usr/bin/python3 bench/side_by_side.py --cases cifar-b1,cifar-b8 --runs 5
     /usr/bin/python3 bench/side_by_side.py --check              # first: same weights -> same output?
     /usr/bin/python3 bench/side_by_side.py --cases gemm-2048,sd15-32-b2 --vector-bits 512,256 --rounds 3
+    /usr/bin/python3 bench/side_by_side.py --cases vae-256,vae-512,clip-l-b2 --runs 3
     SD_CPP=~/stable-diffusion.cpp/build/bin/sd-cli /usr/bin/python3 bench/side_by_side.py --cases sd15-32-b2,sd15-64-b2
 
 --vector-bits runs the Java side once per vector width (-Djdiffusion.vectorBits), e.g. the AVX2 configuration
@@ -36,10 +40,12 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARCH_DIR = os.path.join(REPO, "reference", "src", "main", "resources", "jdiffusion", "architectures")
-ARCH_FILES = {"sd15": "sd15-unet.json", "ddpm-cifar10": "ddpm-cifar10-unet.json"}
+ARCH_FILES = {"sd15": "sd15-unet.json", "ddpm-cifar10": "ddpm-cifar10-unet.json", "sd-vae": "sd-vae.json",
+              "clip-l": "clip-l-text.json"}
 
 # name -> (source, batch, latent or None, context tokens or None); source is an architecture name or a
-# bundled model (a folder under --models-dir)
+# bundled model (a folder under --models-dir). For sd-vae "latent" is the decoded image's size; for clip-l
+# "context tokens" is the prompt length (77, as the SD pipeline pads prompts).
 CASES = {
     "cifar-b1": ("ddpm-cifar10", 1, None, None),
     "cifar-b8": ("ddpm-cifar10", 8, None, None),
@@ -48,6 +54,10 @@ CASES = {
     "fashion-ddpm-32-b16": ("fashion-ddpm-32", 16, None, None),
     "fashion-cond-32-b16": ("fashion-cond-32", 16, None, 4),
     "gemm-2048": ("gemm", 0, None, None),   # float32 GEMM 2048³ alone
+    "vae-256": ("sd-vae", 1, 256, None),     # SD 1.5 VAE decode of latents [1, 4, 32, 32]
+    "vae-512": ("sd-vae", 1, 512, None),     # ... [1, 4, 64, 64] -> a 512x512 image
+    "clip-l-b1": ("clip-l", 1, None, 77),    # SD 1.5 text encoder, one prompt
+    "clip-l-b2": ("clip-l", 2, None, 77),    # ... prompt and negative prompt (classifier-free guidance)
 }
 DEFAULT_CASES = "gemm-2048,cifar-b1,cifar-b8,sd15-32-b2,sd15-64-b2,fashion-ddpm-32-b16,fashion-cond-32-b16"
 MODELS_DIR = os.path.join(REPO, "weights", "models")
@@ -94,6 +104,8 @@ def torch_child(args):
     source, batch, latent, tokens = CASES[args.torch_case]
     if source == "gemm":
         return torch_gemm(args)
+    if source in ("sd-vae", "clip-l"):
+        return torch_component(args, dm)
     config, folder = case_config(source)
     model = (dm.load_pretrained(folder) if folder else dm.model_from_config(config)).eval()
     size = latent or config.get("sample_size") or 32
@@ -124,6 +136,148 @@ def torch_child(args):
                       "gemm_gflops": statistics.median(g), "gemm_gflops_cpu": statistics.median(gc),
                       "threads": torch.get_num_threads(), "blas": blas_library(),
                       "torch_version": torch.__version__}))
+
+
+def torch_component(args, dm):
+    """The VAE decoder or the text encoder: median ms of one decode / one encoding, and peak memory."""
+    import torch
+    source, batch, size, tokens = CASES[args.torch_case]
+    config, _ = case_config(source)
+    if source == "sd-vae":
+        model = VaeDecoderTorch(config, dm).eval()
+        f = 2 ** (len(config["block_out_channels"]) - 1)
+        x = torch.randn(batch, config["latent_channels"], size // f, size // f)
+    else:
+        model = ClipTextTorch(config).eval()
+        x = clip_ids(batch, tokens)
+    times, cpu = [], []
+    with torch.no_grad():
+        for i in range(args.warmup + args.runs):
+            c0, t0 = cpu_seconds(), time.perf_counter()
+            model(x)
+            dt, dc = (time.perf_counter() - t0) * 1e3, (cpu_seconds() - c0) * 1e3
+            if i >= args.warmup:
+                times.append(dt)
+                cpu.append(dc)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(json.dumps({"median_ms": statistics.median(times), "runs": times, "median_cpu_ms": statistics.median(cpu), "peak_mib": peak,
+                      "threads": torch.get_num_threads(), "blas": blas_library(), "torch_version": torch.__version__}))
+
+
+def clip_ids(batch, tokens):
+    """BOS, 12 random tokens, EOS up to `tokens` (a padded prompt, as bench --arch clip-l builds it)."""
+    import torch
+    ids = torch.full((batch, tokens), 49407, dtype=torch.int64)
+    ids[:, 0] = 49406
+    ids[:, 1:13] = torch.randint(0, 49406, (batch, 12))
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch models of the components (state_dict keys as diffusers / transformers name them)
+# ---------------------------------------------------------------------------------------------
+def _torch_modules():
+    import torch
+    import torch.nn as nn
+
+    class VaeDecoderTorch(nn.Module):
+        """diffusers AutoencoderKL's decode path: post_quant_conv, decoder (Decoder: conv_in, UNetMidBlock2D with one
+        single-head attention, UpDecoderBlock2D x levels, conv_norm_out, SiLU, conv_out); eps 1e-6 everywhere."""
+
+        def __init__(self, config, dm):
+            super().__init__()
+            ch, groups, lpb = config["block_out_channels"], config.get("norm_num_groups", 32), config["layers_per_block"]
+            latent, eps = config["latent_channels"], 1e-6
+            self.post_quant_conv = nn.Conv2d(latent, latent, 1)
+            d = nn.Module()
+            d.conv_in = nn.Conv2d(latent, ch[-1], 3, padding=1)
+            d.mid_block = dm.UNetMidBlock2D(ch[-1], None, eps, groups, "silu", 0.0, attention_head_dim=ch[-1])
+            d.up_blocks = nn.ModuleList()
+            rev, out = list(reversed(ch)), ch[-1]
+            for k, c in enumerate(rev):
+                prev, out = out, c
+                blk = nn.Module()
+                blk.resnets = nn.ModuleList(dm.ResnetBlock2D(prev if i == 0 else out, out, None, groups, eps)
+                                            for i in range(lpb + 1))
+                blk.upsamplers = nn.ModuleList([dm.Upsample2D(out, out)] if k < len(ch) - 1 else [])
+                d.up_blocks.append(blk)
+            d.conv_norm_out = nn.GroupNorm(groups, ch[0], eps=eps)
+            d.conv_act = nn.SiLU()
+            d.conv_out = nn.Conv2d(ch[0], config["out_channels"], 3, padding=1)
+            self.decoder = d
+
+        def forward(self, z):
+            d = self.decoder
+            x = d.conv_in(self.post_quant_conv(z))
+            x = d.mid_block(x)
+            for blk in d.up_blocks:
+                for r in blk.resnets:
+                    x = r(x, None)
+                for u in blk.upsamplers:
+                    x = u(x)
+            return d.conv_out(d.conv_act(d.conv_norm_out(x)))
+
+    class ClipLayer(nn.Module):
+        def __init__(self, h, inter, heads, eps):
+            super().__init__()
+            self.heads = heads
+            self.self_attn = nn.Module()
+            for n in ("q_proj", "k_proj", "v_proj", "out_proj"):
+                setattr(self.self_attn, n, nn.Linear(h, h))
+            self.layer_norm1 = nn.LayerNorm(h, eps=eps)
+            self.mlp = nn.Module()
+            self.mlp.fc1, self.mlp.fc2 = nn.Linear(h, inter), nn.Linear(inter, h)
+            self.layer_norm2 = nn.LayerNorm(h, eps=eps)
+
+        def forward(self, x, mask):
+            # transformers' CLIPAttention (eager): q scaled, bmm, + causal mask, softmax, bmm, out_proj
+            b, t, h = x.shape
+            a, hd = self.self_attn, h // self.heads
+            y = self.layer_norm1(x)
+            split = lambda v: v.view(b, t, self.heads, hd).transpose(1, 2).reshape(b * self.heads, t, hd)
+            q, k, v = split(a.q_proj(y) * hd ** -0.5), split(a.k_proj(y)), split(a.v_proj(y))
+            w = torch.softmax(torch.bmm(q, k.transpose(1, 2)) + mask, dim=-1)
+            o = torch.bmm(w, v).view(b, self.heads, t, hd).transpose(1, 2).reshape(b, t, h)
+            x = x + a.out_proj(o)
+            y = self.mlp.fc1(self.layer_norm2(x))
+            y = y * torch.sigmoid(1.702 * y)                     # quick_gelu
+            return x + self.mlp.fc2(y)
+
+    class ClipTextTorch(nn.Module):
+        """transformers CLIPTextModel's last_hidden_state: embeddings, pre-LN causal encoder layers, final_layer_norm."""
+
+        def __init__(self, config):
+            super().__init__()
+            if config.get("hidden_act") != "quick_gelu":
+                raise NotImplementedError("hidden_act " + str(config.get("hidden_act")))
+            h, eps = config["hidden_size"], config["layer_norm_eps"]
+            tm = nn.Module()
+            tm.embeddings = nn.Module()
+            tm.embeddings.token_embedding = nn.Embedding(config["vocab_size"], h)
+            tm.embeddings.position_embedding = nn.Embedding(config["max_position_embeddings"], h)
+            tm.encoder = nn.Module()
+            tm.encoder.layers = nn.ModuleList(ClipLayer(h, config["intermediate_size"], config["num_attention_heads"], eps)
+                                              for _ in range(config["num_hidden_layers"]))
+            tm.final_layer_norm = nn.LayerNorm(h, eps=eps)
+            self.text_model = tm
+
+        def forward(self, ids):
+            tm, t = self.text_model, ids.shape[1]
+            x = tm.embeddings.token_embedding(ids) + tm.embeddings.position_embedding(torch.arange(t))[None]
+            mask = torch.full((t, t), torch.finfo(x.dtype).min).triu(1)
+            for layer in tm.encoder.layers:
+                x = layer(x, mask)
+            return tm.final_layer_norm(x)
+
+    return VaeDecoderTorch, ClipTextTorch
+
+
+def VaeDecoderTorch(config, dm):
+    return _torch_modules()[0](config, dm)
+
+
+def ClipTextTorch(config):
+    return _torch_modules()[1](config)
 
 
 def torch_gemm(args):
@@ -225,7 +379,7 @@ def run_java(case, args, bits=None, repo=None, env=None, extra=()):
     else:
         cmd += ["--arch", source] if source in ARCH_FILES else ["--model", source_path(source)]
     if latent:
-        cmd += ["--latent", str(latent)]
+        cmd += ["--size" if source == "sd-vae" else "--latent", str(latent)]
     cmd += args.java_args.split() + list(extra)
     env = {**os.environ, **(env or {})}
     if bits:
@@ -238,6 +392,8 @@ def run_java(case, args, bits=None, repo=None, env=None, extra=()):
         print(text)
     res = {"median_ms": float(text.strip().splitlines()[-1].split("=")[1])}
     res["runs"] = [float(x) for x in re.findall(r"^run \d+: ([\d.]+) ms", text, re.M)]
+    m = re.search(r"median_cpu_ms=([\d.]+)", text)
+    res["median_cpu_ms"] = float(m.group(1)) if m else None
     m = re.search(r"peak_rss_mib=(\d+)", text)
     res["peak_mib"] = int(m.group(1)) if m else None
     # the heap: its pools' peak (garbage included), live after a full collection at the end, live after loading
@@ -446,6 +602,40 @@ def check(args):
                       f" ({'OK' if rel < 1e-4 else 'MISMATCH'})")
 
 
+def check_components(args):
+    """The VAE decoder and the text encoder at their published sizes on small inputs: the PyTorch modules above and
+    `./jdiffusion forward` on the same weights (written as safetensors) must agree."""
+    import torch
+    sys.path.insert(0, find_train_dir())
+    import diffusers_mini as dm
+    from safetensors_io import save_file, load_file
+    torch.manual_seed(0)
+    for source in ("sd-vae", "clip-l"):
+        config, _ = case_config(source)
+        if source == "sd-vae":
+            model, name, key = VaeDecoderTorch(config, dm).eval(), "diffusion_pytorch_model.safetensors", "latents"
+            x = torch.randn(1, config["latent_channels"], 8, 8)
+        else:
+            model, name, key = ClipTextTorch(config).eval(), "model.safetensors", "input_ids"
+            x = clip_ids(2, 20)
+        with tempfile.TemporaryDirectory() as d:
+            folder = os.path.join(d, "m")
+            os.makedirs(folder)
+            with open(os.path.join(folder, "config.json"), "w") as f:
+                json.dump(config, f)
+            save_file({k: v.float().contiguous() for k, v in model.state_dict().items()}, os.path.join(folder, name))
+            save_file({key: x}, os.path.join(d, "in.safetensors"))
+            with torch.no_grad():
+                want = model(x)
+            cmd = [os.path.join(REPO, "jdiffusion"), "forward", "--model", folder, "--input", os.path.join(d, "in.safetensors"),
+                   "--output", os.path.join(d, "out.safetensors"), "--backend", args.backend]
+            subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
+            got = load_file(os.path.join(d, "out.safetensors"))["out" if source == "sd-vae" else "last_hidden_state"]
+            rel = ((got - want).norm() / want.norm()).item()
+            print(f"parity {source} input {list(x.shape)} backend {args.backend}: relative L2 {rel:.2e}"
+                  f" ({'OK' if rel < 1e-4 else 'MISMATCH'})", flush=True)
+
+
 def main():
     global MODELS_DIR
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -473,6 +663,7 @@ def main():
                    help="another run of this checkout's Java per case, after the default one: 'NAME;ENV=VALUE;...;--bench-option"
                         " value', e.g. 'arena-off;JDIFFUSION_JAVA_OPTS=-Djdiffusion.arena=false' (repeatable)")
     p.add_argument("--check", action="store_true", help="parity check (same weights, same output) and exit")
+    p.add_argument("--check-components", action="store_true", help="parity check of the VAE decoder and text encoder only")
     p.add_argument("--verbose", action="store_true", help="print the Java bench output")
     p.add_argument("--torch-case", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -484,7 +675,10 @@ def main():
     if args.torch_case:
         return torch_child(args)
     if args.check:
+        check_components(args)
         return check(args)
+    if args.check_components:
+        return check_components(args)
     widths = [b.strip() for b in args.vector_bits.split(",")] if args.vector_bits else [None]
     for b in widths:
         if b not in (None, "128", "256", "512", "avx2"):
@@ -528,6 +722,9 @@ def main():
                 rows.append(row)
                 print(f"{name}: java {j['median_ms']:.1f} ms, pytorch {t['median_ms']:.1f} ms, ratio {j['median_ms'] / t['median_ms']:.2f}"
                       f" (load {row['load']}, round {rnd + 1})", flush=True)
+                if j.get("median_cpu_ms") and t.get("median_cpu_ms"):
+                    print(f"  CPU ms per run (all threads; OpenMP/OpenBLAS spin-waiting counts): java {j['median_cpu_ms']:.1f},"
+                          f" pytorch {t['median_cpu_ms']:.1f}, ratio {j['median_cpu_ms'] / t['median_cpu_ms']:.2f}", flush=True)
                 print(f"  runs ms: java {' '.join(f'{x:.1f}' for x in j.get('runs', []))}; pytorch {' '.join(f'{x:.1f}' for x in t.get('runs', []))}",
                       flush=True)
                 print(f"  memory MiB: java peak RSS {j.get('peak_mib')}, heap peak {j.get('peak_heap_mib')} / live {j.get('live_heap_mib')}"
@@ -548,16 +745,17 @@ def main():
                       f" {sd['command']})" if sd else "not run (SD_CPP unset or the run failed)"), flush=True)
     print()
     print("| case | Java ms | PyTorch ms | Java/PyTorch | Java/PyTorch of the fastest runs | Java GMAC/s | Java peak RSS MiB"
-          " | PyTorch peak RSS MiB | Java/PyTorch peak RSS | Java heap peak / live MiB | load (1/5/15 min) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          " | PyTorch peak RSS MiB | Java/PyTorch peak RSS | Java heap peak / live MiB | CPU ms Java / PyTorch | load (1/5/15 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         j, t = r["java"], r["torch"]
         rate = f"{j['gmacs'] / j['median_ms'] * 1e3:.1f}" if j.get("gmacs") else ""
         fastest = f"{min(j['runs']) / min(t['runs']):.2f}" if j.get("runs") and t.get("runs") else ""
         rss = f"{j['peak_mib'] / t['peak_mib']:.2f}" if j.get("peak_mib") and t.get("peak_mib") else ""
         heap = f"{j['peak_heap_mib']} / {j['live_heap_mib']}" if j.get("live_heap_mib") is not None else ""
+        cpu = f"{j['median_cpu_ms']:.0f} / {t['median_cpu_ms']:.0f}" if j.get("median_cpu_ms") and t.get("median_cpu_ms") else ""
         print(f"| {r['case']} | {j['median_ms']:.1f} | {t['median_ms']:.1f} | {j['median_ms'] / t['median_ms']:.2f} | {fastest} | {rate} |"
-              f" {j['peak_mib']} | {t['peak_mib']} | {rss} | {heap} | {r['load']} |")
+              f" {j['peak_mib']} | {t['peak_mib']} | {rss} | {heap} | {cpu} | {r['load']} |")
     sds = [r for r in rows if r.get("sdcpp")]
     if sds:
         print("\n| case | Java s per CFG step (batch 2) | stable-diffusion.cpp s per CFG step | Java/sd.cpp | load |")
@@ -600,8 +798,8 @@ def main():
                   f" | {v['peak_heap_mib']} / {v['live_heap_mib']} |")
     jg = [r["java"]["gemm_gflops"] for r in rows if r["java"].get("gemm_gflops")]
     jc = [r["java"]["gemm_gflops_cpu"] for r in rows if r["java"].get("gemm_gflops_cpu")]
-    tg = [r["torch"]["gemm_gflops"] for r in rows]
-    tc = [r["torch"]["gemm_gflops_cpu"] for r in rows]
+    tg = [r["torch"]["gemm_gflops"] for r in rows if r["torch"].get("gemm_gflops")]
+    tc = [r["torch"]["gemm_gflops_cpu"] for r in rows if r["torch"].get("gemm_gflops_cpu")]
     if jg and tg:
         print(f"\nGEMM 2048^3 float32, {args.threads} threads (medians over the cases):"
               f" Java {statistics.median(jg):.1f} GFLOP/s ({statistics.median(jc):.1f} per CPU-second),"

@@ -11,6 +11,7 @@ import jdiffusion.nn.Architectures;
 import jdiffusion.nn.ClipTextModel;
 import jdiffusion.nn.Ctx;
 import jdiffusion.nn.UNet;
+import jdiffusion.nn.VaeDecoder;
 import jdiffusion.nn.WeightPrecision;
 import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.NoiseSource;
@@ -36,7 +37,8 @@ import java.util.concurrent.Callable;
  * Times one UNet forward pass: a published architecture with random weights (no download) or any model
  * folder. Reports the median over timed runs, the MAC rate, the fraction of the machine's GEMM ceiling
  * and peak memory. {@code --arch clip-l} times SD 1.5's text encoder instead (one encoding of --batch prompts,
- * and the time per prompt). The last line is always {@code median_ms=<number>} for scripts.
+ * and the time per prompt), {@code --arch sd-vae} SD 1.5's VAE decoder (one decode of --batch latents to --size×--size
+ * images). The last line is always {@code median_ms=<number>} for scripts.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Time one UNet forward pass (median of --runs after --warmup) and report GMAC/s, the fraction of the",
@@ -47,8 +49,12 @@ public final class BenchCommand implements Callable<Integer> {
     static final double PYTORCH_GEMM_GFLOPS = 134.0;
 
     @Option(names = "--arch", description = {"A published architecture with random weights: sd15 or ddpm-cifar10 (UNets),",
-            "or clip-l (SD 1.5's CLIP text encoder: --batch prompts of --tokens ids)."})
+            "clip-l (SD 1.5's CLIP text encoder: --batch prompts of --tokens ids),",
+            "or sd-vae (SD 1.5's VAE decoder: --batch latents decoded to --size×--size images)."})
     String arch;
+
+    @Option(names = "--size", description = "sd-vae only: the decoded image's height and width (default the config's 512; latents are size/8).")
+    Integer size;
 
     @Option(names = "--model", description = "A model folder (UNet folder or pipeline folder) instead of --arch.")
     Path model;
@@ -103,6 +109,9 @@ public final class BenchCommand implements Callable<Integer> {
         Checks.between("--gemm-size", gemmSize, 0, MAX_GEMM);
         if (!(warmupSeconds >= 0) || !(warmupMaxSeconds >= 0))
             throw new IllegalArgumentException("--warmup-seconds and --warmup-max-seconds must be ≥ 0, got " + warmupSeconds + " and " + warmupMaxSeconds);
+        if (size != null && (arch == null || !Architectures.VAES.contains(arch)))
+            throw new IllegalArgumentException("--size is the decoded image size of --arch " + String.join("|", Architectures.VAES) + "; UNets take --latent");
+        if (arch != null && Architectures.VAES.contains(arch)) return benchVae();
         if (arch != null && Architectures.TEXT_ENCODERS.contains(arch)) return benchTextEncoder();
         String load0 = loadAverage();
         long tLoad = System.nanoTime();
@@ -230,6 +239,72 @@ public final class BenchCommand implements Callable<Integer> {
         long rss = peakRssKib() / 1024, peakHeap = peakHeapBytes() >> 20;
         System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  live_heap_mib=%d  load average after: %s%n", rss, peakHeap, heapAfterGc() >> 20,
                 loadAverage());
+        if (backend instanceof AutoCloseable ac) {
+            try {
+                ac.close();
+            } catch (Exception ignored) {
+                // closing a thread pool does not fail in a way worth reporting
+            }
+        }
+        System.out.printf("median_ms=%.1f%n", median);
+        return 0;
+    }
+
+    /**
+     * One VAE decode (what turning latents into pixels costs after the denoising loop: vae.decode(z).sample of
+     * --batch latents [4, size/8, size/8]) of a published VAE's decoder with random weights; float32 as always.
+     */
+    private int benchVae() {
+        if (latent != null) throw new IllegalArgumentException("--arch " + arch + " takes --size (the image size), not --latent");
+        WeightPrecision precision = backendOptions.weightPrecision();
+        if (precision == WeightPrecision.F16 || precision == WeightPrecision.BF16)
+            throw new IllegalArgumentException("--weights-dtype " + precision.name().toLowerCase(java.util.Locale.ROOT) + ": the VAE decoder keeps its "
+                    + "weights in float32 (--weights-dtype applies to UNets and text encoders)");
+        String load0 = loadAverage();
+        long tLoad = System.nanoTime();
+        VaeDecoder vae = Architectures.randomVae(arch, seed);
+        double loadS = (System.nanoTime() - tLoad) / 1e9;
+        long modelBytes = heapAfterGc();
+        int f = vae.scaleFactor(), image = size != null ? size : vae.config().sampleSize();
+        Checks.atLeast("--size", image, f);
+        if (image % f != 0) throw new IllegalArgumentException("--size must be a multiple of " + f + " for " + arch + ", got " + image);
+        int h = image / f;
+        Backend backend = backendOptions.create();
+        var fw = MemoryBudget.vae(vae, backend, batch, h, h);
+        new MemoryBudget.Estimate(modelBytes, fw.winogradCache(), fw.activations(), List.of()).check("bench of " + arch + " batch " + batch + " at "
+                + image + "×" + image, null, "a smaller --batch or --size", null);   // null: no --weights-dtype hint, the decoder is float32
+        Tensor z = new NoiseSource(seed).fork("latents").gaussian(batch, vae.config().latentChannels(), h, h);
+        MacCounter counter = new MacCounter(new ShapeOnlyBackend());
+        vae.decode(new Ctx(counter), z);
+        long macs = counter.macs();
+        int threads = backend instanceof CpuBackend cb ? cb.threads() : 1;
+        System.out.printf("bench: %s (AutoencoderKL decoder, %.2f M parameters, block_out_channels %s, weights f32, built in %.1f s), latents %s -> "
+                        + "image %d×%d, backend %s, %d thread(s)%n", arch, vae.parameterCount() / 1e6, Arrays.toString(vae.config().blockOutChannels()),
+                loadS, Arrays.toString(z.shape()), image, image, backend.name(), threads);
+        System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
+        System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
+        Ctx ctx = new Ctx(backend);
+        warmUp(() -> vae.decode(ctx, z));
+        double[] ms = new double[runs], cpuMs = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
+            vae.decode(ctx, z);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+            cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
+            System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
+        }
+        double median = median(ms);
+        printCpuTime(cpuMs);
+        if (profile) {
+            ProfilingBackend prof = new ProfilingBackend(backend);
+            long t0 = System.nanoTime();
+            vae.decode(new Ctx(prof), z);
+            System.out.printf("profiled run: %.1f ms%n%s", (System.nanoTime() - t0) / 1e6, prof.table());
+        }
+        System.out.printf("median_ms=%.1f  min_ms=%.1f  ms_per_image=%.1f  GMAC/s=%.1f%n", median, Arrays.stream(ms).min().orElse(0),
+                median / batch, macs / (median * 1e6));
+        String cache = backend instanceof CpuBackend cb ? String.format("  winograd_cache_mib=%d", cb.winogradCacheBytes() >> 20) : "";
+        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d%s  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20, cache, loadAverage());
         if (backend instanceof AutoCloseable ac) {
             try {
                 ac.close();

@@ -25,10 +25,12 @@ public final class VaeDecoder {
     private final MidBlock mid;
     private final List<UpBlock> upBlocks;
     private final GroupNorm convNormOut;
+    private final long parameterCount;
 
     private VaeDecoder(AutoencoderKLConfig config, Conv2d postQuantConv, Conv2d convIn, MidBlock mid, List<UpBlock> up,
-                       GroupNorm convNormOut, Conv2d convOut) {
+                       GroupNorm convNormOut, Conv2d convOut, long parameterCount) {
         this.config = config;
+        this.parameterCount = parameterCount;
         this.postQuantConv = postQuantConv;
         this.convIn = convIn;
         this.mid = mid;
@@ -43,13 +45,44 @@ public final class VaeDecoder {
             CheckpointReader r = new CheckpointReader(store);
             r.skipPrefix("encoder.");
             r.skipPrefix("quant_conv.");
-            VaeDecoder d = build(cfg, new Params(r));
+            long[] count = {0};
+            VaeDecoder d = build(cfg, new Params(counting(ParamSource.of(r), count)), count);
             r.finish("AutoencoderKL decoder");
             return d;
         }
     }
 
-    static VaeDecoder build(AutoencoderKLConfig cfg, Params p) {
+    /** The decoder of {@code configFile} with parameters from {@code source} (e.g. seeded random ones, for benchmarks). */
+    public static VaeDecoder fromConfig(java.nio.file.Path configFile, ParamSource source) {
+        AutoencoderKLConfig cfg = AutoencoderKLConfig.parse(configFile);
+        long[] count = {0};
+        return build(cfg, new Params(counting(source, count)), count);
+    }
+
+    /** {@code source}, adding the number of values it hands out to {@code count[0]}. */
+    private static ParamSource counting(ParamSource source, long[] count) {
+        return new ParamSource() {
+            @Override
+            public float[] take(String key, int... shape) {
+                float[] v = source.take(key, shape);
+                if (v != null) count[0] += v.length;
+                return v;
+            }
+
+            @Override
+            public boolean has(String key) {
+                return source.has(key);
+            }
+
+            @Override
+            public jdiffusion.weights.DType dtype(String key) {
+                return source.dtype(key);
+            }
+        };
+    }
+
+    /** Builds the decoder; {@code count[0]} holds the parameter count once every parameter has been taken. */
+    static VaeDecoder build(AutoencoderKLConfig cfg, Params p, long[] count) {
         int[] ch = cfg.blockOutChannels();
         int levels = ch.length, groups = cfg.normNumGroups(), latent = cfg.latentChannels();
         double eps = 1e-6;
@@ -76,11 +109,21 @@ public final class VaeDecoder {
         }
         GroupNorm normOut = GroupNorm.load(d.at("conv_norm_out"), groups, ch[0], eps);
         Conv2d convOut = Conv2d.load(d.at("conv_out"), ch[0], cfg.outChannels(), 3, 1, 1);
-        return new VaeDecoder(cfg, pq, convIn, mid, up, normOut, convOut);
+        return new VaeDecoder(cfg, pq, convIn, mid, up, normOut, convOut, count[0]);
     }
 
     public AutoencoderKLConfig config() {
         return config;
+    }
+
+    /** Parameters of the decoder (post_quant_conv and decoder.*; the encoder is not loaded). */
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    /** The image is this many times the latent's height and width (2^(levels − 1)). */
+    public int scaleFactor() {
+        return 1 << (config.blockOutChannels().length - 1);
     }
 
     /** vae.decode(z).sample: latents [N, latent, h, w] (already divided by the scaling factor) → image in [-1, 1]. */
