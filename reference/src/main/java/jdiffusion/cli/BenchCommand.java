@@ -144,26 +144,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (backend instanceof CpuBackend) System.out.println(VectorWidth.describe());
         System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
-        Ctx ctx = new Ctx(backend);
-        warmUp(() -> unet.forward(ctx, sample, ts, context));
-        TensorArena.Stats arena0 = backend.arena() == null ? null : backend.arena().stats();
-        double[] ms = new double[runs], cpuMs = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
-            unet.forward(ctx, sample, ts, context);
-            ms[i] = (System.nanoTime() - t0) / 1e6;
-            cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
-            System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
-        }
+        double[] ms = timeRuns(backend, c -> unet.forward(c, sample, ts, context));
         double median = median(ms);
-        printCpuTime(cpuMs);
-        printArena(backend, arena0, runs);
-        if (profile) {
-            ProfilingBackend prof = new ProfilingBackend(backend);
-            long t0 = System.nanoTime();
-            unet.forward(new Ctx(prof), sample, ts, context);
-            System.out.printf("profiled run: %.1f ms%n%s", (System.nanoTime() - t0) / 1e6, prof.table());
-        }
         double gmacs = macs / (median * 1e6);
         System.out.printf("median_ms=%.1f  min_ms=%.1f  GMAC/s=%.1f  (%.0f%% of PyTorch's GEMM ceiling %.0f GFLOP/s = %.0f GMAC/s)%n",
                 median, Arrays.stream(ms).min().orElse(0), gmacs, 100 * gmacs / (PYTORCH_GEMM_GFLOPS / 2), PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS / 2);
@@ -173,19 +155,7 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.printf("gemm_%d=%.1f GFLOP/s (%.0f%% of PyTorch's %.0f), %.1f GFLOP per CPU-second; model at %.0f%% of this GEMM's MAC rate%n",
                     gemmSize, gf, 100 * gf / PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS, gr.gflopsPerCpuSecond(), 100 * gmacs / (gf / 2));
         }
-        String cache = backend instanceof CpuBackend cb ? String.format("  winograd_cache_mib=%d", cb.winogradCacheBytes() >> 20) : "";
-        long rss = peakRssKib() / 1024, peakHeap = peakHeapBytes() >> 20;   // before the collection below
-        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  live_heap_mib=%d%s  load average after: %s%n", rss, peakHeap,
-                heapAfterGc() >> 20, cache, loadAverage());
-        if (backend instanceof AutoCloseable ac) {
-            try {
-                ac.close();
-            } catch (Exception ignored) {
-                // closing a thread pool does not fail in a way worth reporting
-            }
-        }
-        System.out.printf("median_ms=%.1f%n", median);
-        return 0;
+        return finish(backend, median);
     }
 
     /**
@@ -216,38 +186,11 @@ public final class BenchCommand implements Callable<Integer> {
                 te.config().hiddenAct(), precision.name().toLowerCase(java.util.Locale.ROOT), loadS, batch, tokens, backend.name(), threads);
         System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
-        Ctx ctx = new Ctx(backend);
-        warmUp(() -> te.encode(ctx, ids, 0));
-        double[] ms = new double[runs], cpuMs = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
-            te.encode(ctx, ids, 0);
-            ms[i] = (System.nanoTime() - t0) / 1e6;
-            cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
-            System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
-        }
+        double[] ms = timeRuns(backend, c -> te.encode(c, ids, 0));
         double median = median(ms);
-        printCpuTime(cpuMs);
-        if (profile) {
-            ProfilingBackend prof = new ProfilingBackend(backend);
-            long t0 = System.nanoTime();
-            te.encode(new Ctx(prof), ids, 0);
-            System.out.printf("profiled run: %.1f ms%n%s", (System.nanoTime() - t0) / 1e6, prof.table());
-        }
         System.out.printf("median_ms=%.1f  min_ms=%.1f  ms_per_prompt=%.2f  GMAC/s=%.1f%n", median, Arrays.stream(ms).min().orElse(0),
                 median / batch, macs / (median * 1e6));
-        long rss = peakRssKib() / 1024, peakHeap = peakHeapBytes() >> 20;
-        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  live_heap_mib=%d  load average after: %s%n", rss, peakHeap, heapAfterGc() >> 20,
-                loadAverage());
-        if (backend instanceof AutoCloseable ac) {
-            try {
-                ac.close();
-            } catch (Exception ignored) {
-                // closing a thread pool does not fail in a way worth reporting
-            }
-        }
-        System.out.printf("median_ms=%.1f%n", median);
-        return 0;
+        return finish(backend, median);
     }
 
     /**
@@ -283,28 +226,49 @@ public final class BenchCommand implements Callable<Integer> {
                 loadS, Arrays.toString(z.shape()), image, image, backend.name(), threads);
         System.out.printf("model_heap_mib=%d (live heap after loading, mostly the weights)%n", modelBytes >> 20);
         System.out.printf("macs_per_forward=%.3f G   load average before: %s%n", macs / 1e9, load0);
+        double[] ms = timeRuns(backend, c -> vae.decode(c, z));
+        double median = median(ms);
+        System.out.printf("median_ms=%.1f  min_ms=%.1f  ms_per_image=%.1f  GMAC/s=%.1f%n", median, Arrays.stream(ms).min().orElse(0),
+                median / batch, macs / (median * 1e6));
+        return finish(backend, median);
+    }
+
+    /**
+     * Warms {@code pass} up, then times --runs passes (wall and CPU time): prints each run, the median CPU time, what
+     * the activation arena did and, with --profile, one profiled pass per operation. Returns the runs' wall times in ms.
+     */
+    private double[] timeRuns(Backend backend, java.util.function.Consumer<Ctx> pass) {
         Ctx ctx = new Ctx(backend);
-        warmUp(() -> vae.decode(ctx, z));
+        warmUp(() -> pass.accept(ctx));
+        TensorArena.Stats arena0 = backend.arena() == null ? null : backend.arena().stats();
         double[] ms = new double[runs], cpuMs = new double[runs];
         for (int i = 0; i < runs; i++) {
             long f0 = minorFaults(), c0 = ProfilingBackend.processCpuNanos(), t0 = System.nanoTime();
-            vae.decode(ctx, z);
+            pass.accept(ctx);
             ms[i] = (System.nanoTime() - t0) / 1e6;
             cpuMs[i] = (ProfilingBackend.processCpuNanos() - c0) / 1e6;
             System.out.printf("run %d: %.1f ms%s%n", i + 1, ms[i], faultsSince(f0));
         }
-        double median = median(ms);
         printCpuTime(cpuMs);
+        printArena(backend, arena0, runs);
         if (profile) {
             ProfilingBackend prof = new ProfilingBackend(backend);
             long t0 = System.nanoTime();
-            vae.decode(new Ctx(prof), z);
+            pass.accept(new Ctx(prof));
             System.out.printf("profiled run: %.1f ms%n%s", (System.nanoTime() - t0) / 1e6, prof.table());
         }
-        System.out.printf("median_ms=%.1f  min_ms=%.1f  ms_per_image=%.1f  GMAC/s=%.1f%n", median, Arrays.stream(ms).min().orElse(0),
-                median / batch, macs / (median * 1e6));
+        return ms;
+    }
+
+    /**
+     * The last lines of every bench: peak memory (RSS, heap, live heap, the Winograd weight cache), the load, and
+     * {@code median_ms=} alone on the last line for scripts; closes the backend. Returns the exit code.
+     */
+    private static int finish(Backend backend, double median) {
         String cache = backend instanceof CpuBackend cb ? String.format("  winograd_cache_mib=%d", cb.winogradCacheBytes() >> 20) : "";
-        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d%s  load average after: %s%n", peakRssKib() / 1024, peakHeapBytes() >> 20, cache, loadAverage());
+        long rss = peakRssKib() / 1024, peakHeap = peakHeapBytes() >> 20;   // before the collection below
+        System.out.printf("peak_rss_mib=%d  peak_heap_mib=%d  live_heap_mib=%d%s  load average after: %s%n", rss, peakHeap,
+                heapAfterGc() >> 20, cache, loadAverage());
         if (backend instanceof AutoCloseable ac) {
             try {
                 ac.close();
