@@ -385,10 +385,8 @@ public final class CpuBackend implements Backend, AutoCloseable {
     @Override
     public Tensor geglu(Tensor x) {
         warm();
+        int[] s = Shapes.geglu(x);
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
-        if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
-        int[] s = x.shape();
-        s[s.length - 1] = f;
         Tensor out = Tensor.output(s);
         float[] X = x.data(), O = out.data();
         par.forRange(rows, Math.max(1, 8192 / f), (r0, r1) -> {

@@ -113,10 +113,8 @@ public final class ScalarBackend implements Backend {
 
     @Override
     public Tensor geglu(Tensor x) {
+        int[] s = Shapes.geglu(x);
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
-        if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
-        int[] s = x.shape();
-        s[s.length - 1] = f;
         Tensor out = Tensor.zeros(s);
         float[] X = x.data(), O = out.data();
         for (int r = 0; r < rows; r++)

@@ -37,6 +37,15 @@ public final class Shapes {
             throw new IllegalArgumentException("causal attention needs as many queries as keys: q " + q.shapeString() + ", k " + k.shapeString());
     }
 
+    /** GEGLU's output shape ([..., 2f] → [..., f]: the hidden half times gelu of the gate half); an odd last dimension is refused. */
+    public static int[] geglu(Tensor x) {
+        int two = x.dim(-1);
+        if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
+        int[] s = x.shape();
+        s[s.length - 1] = two / 2;
+        return s;
+    }
+
     public static void vector(Tensor t, int n, String what) {
         if (t.numel() != n) throw new IllegalArgumentException(what + ": expected " + n + " elements, got " + t.shapeString());
     }

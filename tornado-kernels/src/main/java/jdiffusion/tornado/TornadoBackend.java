@@ -343,10 +343,8 @@ public final class TornadoBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor geglu(Tensor x) {
+        int[] s = Shapes.geglu(x);
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
-        if (two % 2 != 0) throw new IllegalArgumentException("geglu: last dimension " + two + " is odd");
-        int[] s = x.shape();
-        s[s.length - 1] = f;
         Device.Buf xb = in(x);
         Device.Buf o = dev.allocate(rows * f);
         dev.launch(Device.Kernel.GEGLU, new int[]{rows * f, f, xb.offset, o.offset}, new float[0], (long) rows * f);
