@@ -30,10 +30,13 @@ final class Winograd {
 
     /**
      * U[ξν] = (G g Gᵀ)[ξ][ν] over (co, ci) for the weight w [cout, cin, 3, 3] (float32 or 16-bit), each of
-     * the 16 [cout × cin] matrices packed for the GEMM ({@link MatA#prepack}) one after the other.
+     * the 16 [cout × cin] matrices packed for the GEMM (the layout of {@link MatA#prepack}) one after the
+     * other. The transform writes the packed panels directly: an unpacked copy first would be garbage as
+     * large as the result (for SD 1.5, hundreds of MB per cache fill, straight into the old generation).
      */
     static float[] transformWeights(Parallel par, MatA w, int cout, int cin) {
-        float[] u = new float[16 * cout * cin];
+        final int mr = Gemm.MR, size = MatA.packedSize(cout, cin);
+        float[] packed = new float[16 * size];   // rows of the last panel past cout stay zero, as prepack leaves them
         par.forRange(cout, 4, (c0, c1) -> {
             float[] g = new float[9], gg = new float[12];
             for (int co = c0; co < c1; co++)
@@ -46,19 +49,18 @@ final class Winograd {
                         gg[6 + col] = 0.5f * (a - b + c);
                         gg[9 + col] = c;
                     }
+                    // element (co, ci) of plane ξν in its packed panel: panel co / MR, row co % MR, column ci
+                    int at = (co / mr) * cin * mr + ci * mr + co % mr;
                     for (int xi = 0; xi < 4; xi++) {               // (Gg)Gᵀ: 4×4
                         float a = gg[xi * 3], b = gg[xi * 3 + 1], c = gg[xi * 3 + 2];
-                        int base = ((xi * 4) * cout + co) * cin + ci, step = cout * cin;
-                        u[base] = a;
-                        u[base + step] = 0.5f * (a + b + c);
-                        u[base + 2 * step] = 0.5f * (a - b + c);
-                        u[base + 3 * step] = c;
+                        int base = xi * 4 * size + at;
+                        packed[base] = a;
+                        packed[base + size] = 0.5f * (a + b + c);
+                        packed[base + 2 * size] = 0.5f * (a - b + c);
+                        packed[base + 3 * size] = c;
                     }
                 }
         });
-        int size = MatA.packedSize(cout, cin);
-        float[] packed = new float[16 * size];
-        for (int xn = 0; xn < 16; xn++) MatA.of(u, xn * cout * cin, cin).prepack(par, cout, cin, packed, xn * size);
         return packed;
     }
 

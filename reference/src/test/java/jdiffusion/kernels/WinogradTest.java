@@ -57,4 +57,37 @@ class WinogradTest {
             }
         }
     }
+
+    /**
+     * The transform writes the GEMM's packed panels directly; the plain way (all 16 [cout × cin] planes
+     * unpacked, then each packed by MatA.prepack) must give the same bits, padding rows included.
+     */
+    @ParameterizedTest(name = "cout={0} cin={1}")
+    @CsvSource({"1,1", "5,3", "13,17", "33,40", "70,64"})
+    void transformWritesWhatPackingThePlanesGives(int cout, int cin) {
+        float[] w = random(7, cout, cin, 3, 3).data();
+        float[] u = new float[16 * cout * cin];
+        for (int co = 0; co < cout; co++)
+            for (int ci = 0; ci < cin; ci++) {
+                float[][] gg = new float[4][3];                      // G g: 4×3
+                for (int col = 0; col < 3; col++) {
+                    float a = w[(co * cin + ci) * 9 + col], b = w[(co * cin + ci) * 9 + 3 + col], c = w[(co * cin + ci) * 9 + 6 + col];
+                    gg[0][col] = a;
+                    gg[1][col] = 0.5f * (a + b + c);
+                    gg[2][col] = 0.5f * (a - b + c);
+                    gg[3][col] = c;
+                }
+                for (int xi = 0; xi < 4; xi++) {                     // (G g) Gᵀ: 4×4
+                    float a = gg[xi][0], b = gg[xi][1], c = gg[xi][2];
+                    float[] row = {a, 0.5f * (a + b + c), 0.5f * (a - b + c), c};
+                    for (int nu = 0; nu < 4; nu++) u[((xi * 4 + nu) * cout + co) * cin + ci] = row[nu];
+                }
+            }
+        int size = MatA.packedSize(cout, cin);
+        try (Parallel par = new Parallel(2)) {
+            float[] want = new float[16 * size];
+            for (int xn = 0; xn < 16; xn++) MatA.of(u, xn * cout * cin, cin).prepack(par, cout, cin, want, xn * size);
+            assertArrayEquals(want, Winograd.transformWeights(par, MatA.of(w, 0, cin * 9), cout, cin));
+        }
+    }
 }
