@@ -148,6 +148,8 @@ public final class CpuBackend implements Backend, AutoCloseable {
         float[] u = winograd.get(w);
         if (u != null) return u;
         boolean cacheable = !w.isHalf() && winogradBytes + winogradCacheEntryBytes(w.dim(0), w.dim(1)) <= winogradCacheBudget;
+        // not cached: transformed into the calling thread's scratch (conv uses it before this thread transforms again)
+        if (!cacheable) return Winograd.transformWeightsScratch(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         if (cacheable)
             synchronized (winograd) {

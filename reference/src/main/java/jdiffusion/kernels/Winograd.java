@@ -35,8 +35,21 @@ final class Winograd {
      * large as the result (for SD 1.5, hundreds of MB per cache fill, straight into the old generation).
      */
     static float[] transformWeights(Parallel par, MatA w, int cout, int cin) {
+        return transformWeights(par, w, cout, cin, new float[16 * MatA.packedSize(cout, cin)]);
+    }
+
+    /**
+     * As above, into {@code packed} (at least 16 × packedSize(cout, cin) floats, e.g. a reused scratch buffer):
+     * every element of the layout is written, the padding rows of the last panel (past cout) with zero.
+     */
+    static float[] transformWeights(Parallel par, MatA w, int cout, int cin, float[] packed) {
         final int mr = Gemm.MR, size = MatA.packedSize(cout, cin);
-        float[] packed = new float[16 * size];   // rows of the last panel past cout stay zero, as prepack leaves them
+        if (cout % mr != 0)
+            for (int xn = 0; xn < 16; xn++)
+                for (int ci = 0; ci < cin; ci++) {
+                    int at = xn * size + (cout / mr) * cin * mr + ci * mr;
+                    java.util.Arrays.fill(packed, at + cout % mr, at + mr, 0f);
+                }
         par.forRange(cout, 4, (c0, c1) -> {
             float[] g = new float[9], gg = new float[12];
             for (int co = c0; co < c1; co++)
@@ -64,9 +77,20 @@ final class Winograd {
         return packed;
     }
 
-    /** Scratch of the calling thread: transformed input V and GEMM output M. */
+    /**
+     * Scratch of the calling thread: transformed input V, GEMM output M, and U, the transformed weights of a
+     * convolution whose weights are not cached (reused from call to call instead of a new array per call).
+     */
     private static final class Buffers {
-        float[] v = new float[0], m = new float[0];
+        float[] v = new float[0], m = new float[0], u = new float[0];
+    }
+
+    /** The transformed weights of w in the calling thread's scratch (valid until its next call): for weights not cached. */
+    static float[] transformWeightsScratch(Parallel par, MatA w, int cout, int cin) {
+        Buffers buf = BUFFERS.get();
+        int n = 16 * MatA.packedSize(cout, cin);
+        if (buf.u.length < n) buf.u = new float[n];
+        return transformWeights(par, w, cout, cin, buf.u);
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);

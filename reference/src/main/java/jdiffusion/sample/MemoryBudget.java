@@ -267,7 +267,7 @@ public final class MemoryBudget {
         private final boolean cpu;
         private final int batch;
         private long pinned, peak;                     // per image (batch-1 shapes)
-        private long winogradV, winogradM, flashK, flashV, cache;   // at the real batch, bytes
+        private long winogradV, winogradM, winogradU, flashK, flashV, cache;   // at the real batch, bytes (U: uncached weights' scratch)
         private final Set<Tensor> cachedWeights = Collections.newSetFromMap(new IdentityHashMap<>());
         private final Deque<Long> skips = new ArrayDeque<>();
         private Tensor last;                           // the latest operation's output: the input of the next module
@@ -279,7 +279,7 @@ public final class MemoryBudget {
         }
 
         Forward result() {
-            long scratch = winogradV + winogradM + flashK + flashV;
+            long scratch = winogradV + winogradM + winogradU + flashK + flashV;
             return new Forward(peak * batch + scratch, cache);
         }
 
@@ -341,6 +341,7 @@ public final class MemoryBudget {
                 boolean cached = cachedWeights.contains(w) || !w.isHalf() && cache + entry <= CpuBackend.winogradCacheBudget();
                 if (CpuBackend.usesWinograd(w.dim(2), w.dim(3), stride, tilesPerImage, w.isHalf())) {
                     if (cached && cachedWeights.add(w)) cache += entry;
+                    if (!cached) winogradU = Math.max(winogradU, entry);   // transformed per call into a reused scratch
                     winogradV = Math.max(winogradV, 64L * cin * tiles);
                     winogradM = Math.max(winogradM, 64L * cout * tiles);
                 }

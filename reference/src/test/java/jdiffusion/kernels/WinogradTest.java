@@ -46,6 +46,19 @@ class WinogradTest {
     }
 
     @Test
+    void uncachedWeightsGiveTheSameBits() {
+        // a zero cache budget: the weights are transformed per call into a reused scratch, the same bits as cached
+        Tensor x = random(8, 2, 24, 32, 32), wt = random(9, 20, 24, 3, 3), wt2 = random(10, 13, 24, 3, 3), b = random(11, 20);
+        try (CpuBackend cached = new CpuBackend(2); CpuBackend uncached = new CpuBackend(2, 0)) {
+            for (int i = 0; i < 2; i++) {
+                assertArrayEquals(cached.conv2d(x, wt, b, 1, 1, 1, 1, 1).data(), uncached.conv2d(x, wt, b, 1, 1, 1, 1, 1).data());
+                assertArrayEquals(cached.conv2d(x, wt2, null, 1, 1, 1, 1, 1).data(), uncached.conv2d(x, wt2, null, 1, 1, 1, 1, 1).data());
+            }
+            assertTrue(uncached.winogradCacheBytes() == 0 && cached.winogradCacheBytes() > 0);
+        }
+    }
+
+    @Test
     void theBackendUsesItForLargeInputs() {
         // 2 × 32 × 32 = 512 tiles ≥ the threshold: the cpu backend goes through Winograd (twice: cached weights)
         Tensor x = random(4, 2, 24, 64, 64), wt = random(5, 20, 24, 3, 3), b = random(6, 20);
@@ -88,6 +101,9 @@ class WinogradTest {
             float[] want = new float[16 * size];
             for (int xn = 0; xn < 16; xn++) MatA.of(u, xn * cout * cin, cin).prepack(par, cout, cin, want, xn * size);
             assertArrayEquals(want, Winograd.transformWeights(par, MatA.of(w, 0, cin * 9), cout, cin));
+            float[] dirty = new float[16 * size];                   // a reused scratch: every element is written
+            java.util.Arrays.fill(dirty, Float.NaN);
+            assertArrayEquals(want, Winograd.transformWeights(par, MatA.of(w, 0, cin * 9), cout, cin, dirty));
         }
     }
 }
