@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -41,10 +42,13 @@ public final class SafeTensorsFile implements AutoCloseable {
     private final MemorySegment data;
     private final Map<String, TensorEntry> entries;
     private final Map<String, String> metadata;
+    /** Offset of the data section in the file (after the 8-byte length and the header). */
+    private final long dataStart;
 
-    private SafeTensorsFile(Path file, Arena arena, MemorySegment data, Map<String, TensorEntry> entries,
+    private SafeTensorsFile(Path file, Arena arena, MemorySegment data, long dataStart, Map<String, TensorEntry> entries,
                             Map<String, String> metadata) {
         this.file = file;
+        this.dataStart = dataStart;
         this.arena = arena;
         this.data = data;
         this.entries = entries;
@@ -67,7 +71,7 @@ public final class SafeTensorsFile implements AutoCloseable {
             MemorySegment data = all.asSlice(8 + n);
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, TensorEntry> entries = parseHeader(file, new String(headerBytes, StandardCharsets.UTF_8), data.byteSize(), metadata);
-            return new SafeTensorsFile(file, arena, data, entries, metadata);
+            return new SafeTensorsFile(file, arena, data, 8 + n, entries, metadata);
         } catch (IOException e) {
             arena.close();
             throw new WeightsException(file + ": cannot read: " + e.getMessage(), e);
@@ -183,13 +187,39 @@ public final class SafeTensorsFile implements AutoCloseable {
         return data.asSlice(e.begin(), e.end() - e.begin());
     }
 
-    /** The tensor converted to float32 (the compute dtype), whatever its file dtype. */
+    /** Bytes read per file read in {@link #floats}: a multiple of every dtype's size. */
+    private static final int READ_CHUNK = 1 << 20;
+
+    /**
+     * The tensor converted to float32 (the compute dtype), whatever its file dtype. Read with positional file
+     * reads through a 1 MiB buffer, not through the mapping: a mapped page that has been read stays in the
+     * process's resident set while the file is open, so loading a model through the mapping peaked at the
+     * weights twice (the float32 copies on the heap plus the file's pages, 3.3 + 1.7 GiB for SD 1.5 from
+     * float16); pages read with read(2) live in the kernel's page cache, which the resident set does not count.
+     */
     public float[] floats(String key) {
         TensorEntry e = entry(key);
         long n = e.elementCount();
         if (n > Integer.MAX_VALUE - 8) throw WeightsException.at(file, key, "tensor has " + n + " elements, more than a Java array holds");
         float[] out = new float[(int) n];
-        e.dtype().toFloats(bytes(key), 0, out, 0, (int) n);
+        int size = e.dtype().bytes;
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(READ_CHUNK, Math.max(size, e.end() - e.begin())));
+        MemorySegment chunk = MemorySegment.ofBuffer(buf);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long pos = dataStart + e.begin();
+            for (int done = 0; done < n; ) {
+                int count = (int) Math.min(n - done, buf.capacity() / size);
+                buf.clear().limit(count * size);
+                while (buf.hasRemaining())
+                    if (ch.read(buf, pos + buf.position()) < 0)
+                        throw WeightsException.at(file, key, "file ends inside the tensor's bytes (truncated since it was opened?)");
+                e.dtype().toFloats(chunk, 0, out, done, count);
+                done += count;
+                pos += (long) count * size;
+            }
+        } catch (IOException ex) {
+            throw new WeightsException(file + ": cannot read tensor '" + key + "': " + ex.getMessage(), ex);
+        }
         return out;
     }
 

@@ -60,6 +60,33 @@ class SafeTensorsFileTest {
         }
     }
 
+    /**
+     * Tensors larger than the reader's 1 MiB read buffer, after an odd-sized one (unaligned start): every element
+     * as the mapping's bytes give it, across the chunk boundaries.
+     */
+    @Test
+    void readsTensorsLargerThanTheReadBuffer() throws IOException {
+        int nf = 300_001, nh = 700_003;
+        ByteBuffer d = ByteBuffer.allocate(2 + 4 * nf + 2 * nh).order(ByteOrder.LITTLE_ENDIAN);
+        java.util.Random r = new java.util.Random(1);
+        float[] wantF = new float[nf], wantH = new float[nh];
+        d.putShort(Float.floatToFloat16(7f));
+        for (int i = 0; i < nf; i++) d.putFloat(wantF[i] = (float) r.nextGaussian());
+        for (int i = 0; i < nh; i++) {
+            short bits = Float.floatToFloat16((float) r.nextGaussian());
+            d.putShort(bits);
+            wantH[i] = Float.float16ToFloat(bits);
+        }
+        Path p = file("big.safetensors", "{\"s\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[0,2]},"
+                + "\"f\":{\"dtype\":\"F32\",\"shape\":[" + nf + "],\"data_offsets\":[2," + (2 + 4 * nf) + "]},"
+                + "\"h\":{\"dtype\":\"F16\",\"shape\":[" + nh + "],\"data_offsets\":[" + (2 + 4 * nf) + "," + (2 + 4 * nf + 2 * nh) + "]}}", d.array());
+        try (SafeTensorsFile f = SafeTensorsFile.open(p)) {
+            assertArrayEquals(new float[]{7f}, f.floats("s"));
+            assertArrayEquals(wantF, f.floats("f"));
+            assertArrayEquals(wantH, f.floats("h"));
+        }
+    }
+
     /** 8-bit pixels (U8, e.g. diffusers' image_u8) read unsigned, as longs and as floats; never taken as model parameters. */
     @Test
     void readsU8Unsigned() throws IOException {
