@@ -24,9 +24,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A memory-mapped safetensors file (format: 8-byte little-endian header length N, N bytes of JSON,
- * then the raw tensor bytes; see huggingface/safetensors' README). Nothing is copied on open: the file
- * is mapped with the FFM API (so files over 2 GiB work) and each tensor is a slice of the mapping.
+ * A safetensors file (format: 8-byte little-endian header length N, N bytes of JSON, then the raw
+ * tensor bytes; see huggingface/safetensors' README). Nothing is copied on open: the file is mapped with
+ * the FFM API (so files over 2 GiB work) and {@link #bytes} is a slice of the mapping; {@link #floats},
+ * what model loading uses, reads with positional file reads instead (see there: mapped pages that were
+ * read count in the resident set).
  *
  * <p>The header is validated completely before any tensor is handed out: size bounds, well-formed JSON,
  * known dtypes, offsets inside the data section and not overlapping, and shape × dtype size equal to
