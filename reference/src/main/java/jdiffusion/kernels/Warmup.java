@@ -2,10 +2,9 @@ package jdiffusion.kernels;
 
 import jdiffusion.tensor.Tensor;
 
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -29,19 +28,24 @@ import java.util.concurrent.TimeUnit;
 public final class Warmup {
     /** Rounds at least (C2's thresholds: ~15 000 invocations + loop iterations per method). */
     static final int MIN_ROUNDS = Integer.getInteger("jdiffusion.warmup.minRounds", 40);
+    /** No longer than this, whatever the rounds do. */
+    static final double MAX_SECONDS = Double.parseDouble(System.getProperty("jdiffusion.warmup.maxSeconds", "10"));
+    /** Rounds per window: the stop rule compares medians of consecutive windows (single sub-millisecond rounds are noise). */
+    static final int WINDOW = 16;
     /**
-     * Then until the last {@link #STABLE} rounds are within 20 % of the fastest and the JIT compiler threads have been
-     * idle for {@link #IDLE_SECONDS}, but no longer than this.
+     * The kernels count as compiled by C2 once a window's median round is this many times faster than the first round.
+     * Measured here (fashion-ddpm-32's kernel mix, 2 vCPUs): the first, interpreted round takes 0.5-0.8 s, rounds in C1's
+     * code (which still calls the Vector API's Java fallbacks) 10-60 ms, rounds in C2's code 0.5-2 ms. Round times that
+     * have merely stopped improving are not enough: they also level off while C1's code runs and C2's queue still holds
+     * the kernels (Gemm's micro-kernel reached C2 7 s after such a warm-up had ended).
      */
-    static final double MAX_SECONDS = Double.parseDouble(System.getProperty("jdiffusion.warmup.maxSeconds", "20"));
-    static final int STABLE = 8;
+    static final double COMPILED_SPEEDUP = 100;
     /**
-     * Round times alone stop too early: small rounds become fast once C1 has compiled the kernels (its code still calls
-     * the Vector API's fallbacks), while C2's queue still holds them; measured, Gemm.microPacked reached C2 7 s after
-     * such a "stable" warm-up had ended, and the first real step ran without it. So the compiler threads' CPU time
-     * (Linux: /proc/self/task) must also stand still this long.
+     * Then the warm-up ends when a window's median is no more than 20 % below the best earlier window's. (An earlier rule
+     * also waited for the JIT compiler threads to stand idle for 0.5 s: they never did, compiling the warm-up loop's own
+     * code, so every warm-up ran to its time limit, 20 s.)
      */
-    static final double IDLE_SECONDS = 0.5;
+    static final double LEVELLED = 0.8;
     private static final boolean LOG = Boolean.getBoolean("jdiffusion.warmup.log");
 
     private static final Object LOCK = new Object();
@@ -58,9 +62,10 @@ public final class Warmup {
 
     /**
      * Starts the warm-up on a daemon thread with {@code threads} workers (once per JVM; later calls do nothing), when
-     * enabled with {@code -Djdiffusion.warmup=true}. Off by default: on the loaded 2-vCPU VM where it was measured
-     * (docs/results/first-image) C2 needed ~4-5 CPU-seconds, 20 s of wall time, for the kernels with or without it, so
-     * waiting for it made a cold generate 4-27 s slower in 3 of 3 pairs; on an idle machine it is unmeasured.
+     * enabled with {@code -Djdiffusion.warmup=true}. Off by default: on this 2-vCPU VM
+     * (docs/results/first-image/session3-2026-12-07.md) it brings the first step of the default generate from 36-48x the
+     * median step to 6-10x, but the compilations it waits for cost the same CPU time as in the first step, so the cold
+     * run's wall time did not improve (+0.4-0.7 s in 3 of 3 pairs).
      */
     public static void start(int threads) {
         if (!Boolean.parseBoolean(System.getProperty("jdiffusion.warmup", "false"))) return;
@@ -113,34 +118,22 @@ public final class Warmup {
         String error = null;
         try (CpuBackend b = CpuBackend.forWarmup(threads)) {
             Inputs in = new Inputs(b.parallel());
-            double best = Double.MAX_VALUE;
-            double[] recent = new double[STABLE];
-            long ticks = compilerTicks();
-            long ticksSince = System.nanoTime();
+            double[] window = new double[WINDOW];
+            double bestMedian = Double.MAX_VALUE;
             while (true) {
                 long t0 = System.nanoTime();
-                round(b, in);
+                roundInPass(b, in);
                 last = (System.nanoTime() - t0) / 1e6;
                 if (rounds == 0) first = last;
-                recent[rounds % STABLE] = last;
+                window[rounds % WINDOW] = last;
                 rounds++;
-                best = Math.min(best, last);
-                if (LOG) System.err.printf("warmup round %d: %.1f ms%n", rounds, last);
-                double elapsed = (System.nanoTime() - start) / 1e9;
-                boolean stable = rounds >= STABLE;
-                for (double r : recent) stable &= r <= 1.2 * best;
-                long now = compilerTicks();
-                if (now != ticks) {
-                    ticks = now;
-                    ticksSince = System.nanoTime();
-                }
-                stable &= now < 0 || (System.nanoTime() - ticksSince) / 1e9 >= IDLE_SECONDS;
-                if (rounds >= MIN_ROUNDS && stable || elapsed >= MAX_SECONDS) break;
-                // the profiles are complete by now: leave most of the CPU to the compiler threads that turn them into code
-                if (rounds >= MIN_ROUNDS) Thread.sleep(Math.min(100, (long) (2 * last)));
+                if (LOG) System.err.printf("warmup round %d: %.2f ms%n", rounds, last);
+                if ((System.nanoTime() - start) / 1e9 >= MAX_SECONDS) break;
+                if (rounds < MIN_ROUNDS || rounds % WINDOW != 0) continue;
+                double median = median(window);
+                if (median * COMPILED_SPEEDUP <= first && median >= LEVELLED * bestMedian) break;
+                bestMedian = Math.min(bestMedian, median);
             }
-        } catch (InterruptedException e) {
-            error = e.toString();
         } catch (RuntimeException | Error e) {
             // a warm-up that fails costs nothing but its time: the real run reports its own errors
             error = e.toString();
@@ -152,27 +145,10 @@ public final class Warmup {
         }
     }
 
-    /**
-     * CPU clock ticks used so far by the JIT compiler threads ("C1 CompilerThre…", "C2 CompilerThre…" in
-     * /proc/self/task/N/comm; utime + stime of /proc/self/task/N/stat), or -1 where they cannot be read (not Linux).
-     */
-    static long compilerTicks() {
-        long sum = 0;
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path t : tasks) {
-                try {
-                    if (!Files.readString(t.resolve("comm")).contains("CompilerThre")) continue;
-                    String st = Files.readString(t.resolve("stat"));
-                    String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
-                    sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);   // fields 14 and 15 of proc(5)
-                } catch (IOException | RuntimeException e) {
-                    // a compiler thread that ended meanwhile
-                }
-            }
-            return sum;
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+    private static double median(double[] xs) {
+        double[] sorted = xs.clone();
+        Arrays.sort(sorted);
+        return (sorted[(sorted.length - 1) / 2] + sorted[sorted.length / 2]) / 2;
     }
 
     /** The inputs of a round: seeded values, shapes chosen for coverage at the least arithmetic (see {@link #round}). */
@@ -210,53 +186,75 @@ public final class Warmup {
     }
 
     /**
+     * A round as one forward pass of the backend's arena, as a model's pass runs: kernel outputs come from the arena
+     * (taken fresh, then recycled), so C2 compiles the kernels' output allocation with the branch the real passes take.
+     * Run outside a pass, the warm-up compiled the other branch, and every operation of the first real step hit an
+     * "uncommon trap" and went back to the interpreter (measured: step 1 still 5-7x the median after a long warm-up).
+     */
+    private static void roundInPass(CpuBackend b, Inputs in) {
+        if (b.arena() == null) round(b, in);
+        else b.arena().pass(() -> {
+            round(b, in);
+            return null;
+        });
+    }
+
+    /** Keeps {@code x} for release at the end of the round and returns it. */
+    private static Tensor keep(List<Tensor> out, Tensor x) {
+        out.add(x);
+        return x;
+    }
+
+    /**
      * Every kernel once or more, in each branch a forward pass may take, at the least arithmetic that takes it: until
      * C2 has compiled a kernel, each of its vector operations costs microseconds. (GEMM: m = output channels or rows,
      * n = output pixels or columns, split over threads from 2^18 multiply-adds; NR = 2 vectors of columns, MR = 12 rows.)
      */
     private static void round(CpuBackend b, Inputs in) {
+        List<Tensor> out = new ArrayList<>();
         // Winograd, cached weights (64 tiles): 12- and 8-row micro-kernels, with bias; 12 and 4 rows, no bias
-        Tensor h = b.conv2d(in.x16, in.w20, in.b20, 1, 1, 1, 1, 1);                          // [1, 20, 16, 16]
-        b.conv2d(in.x16, in.w16, null, 1, 1, 1, 1, 1);                                        // [1, 16, 16, 16]
+        Tensor h = keep(out, b.conv2d(in.x16, in.w20, in.b20, 1, 1, 1, 1, 1));                 // [1, 20, 16, 16]
+        out.add(b.conv2d(in.x16, in.w16, null, 1, 1, 1, 1, 1));  // [1, 16, 16, 16]
         // Winograd, 16-bit weights transformed per call (256 tiles)
-        b.conv2d(in.x32, in.wHalf, in.b4, 1, 1, 1, 1, 1);                                     // [1, 4, 32, 32]
+        out.add(b.conv2d(in.x32, in.wHalf, in.b4, 1, 1, 1, 1, 1));  // [1, 4, 32, 32]
         // im2col: two k-blocks (k = 360), A read in place (microRows), one task
-        b.conv2d(in.x40, in.w12, null, 1, 1, 1, 1, 1);                                        // [2, 12, 4, 4]
+        out.add(b.conv2d(in.x40, in.w12, null, 1, 1, 1, 1, 1));  // [2, 12, 4, 4]
         // im2col, columns split over threads (4 panels), A packed up front
-        b.conv2d(in.x8, in.w32, in.b32, 1, 1, 1, 1, 1);                                       // [2, 32, 8, 8]
+        out.add(b.conv2d(in.x8, in.w32, in.b32, 1, 1, 1, 1, 1));  // [2, 32, 8, 8]
         // im2col, rows split over threads (1 panel, B packed and shared); 1×1 likewise; strided convs with partial tiles, 16-bit weights
-        b.conv2d(in.x4, in.w128, null, 1, 1, 1, 1, 1);                                        // [2, 128, 4, 4]
-        b.conv2d(in.x2, in.p256, null, 1, 0, 0, 0, 0);                                        // [2, 256, 4, 4]
-        b.conv2d(in.x8, in.w8, in.b8, 2, 1, 1, 1, 1);                                         // [2, 8, 4, 4]
-        b.conv2d(in.x8, in.w8, in.b8, 2, 0, 0, 1, 1);                                         // [2, 8, 4, 4]
-        b.conv2d(in.x8, in.w8Half, in.b8, 2, 1, 1, 1, 1);                                     // [2, 8, 4, 4]
+        out.add(b.conv2d(in.x4, in.w128, null, 1, 1, 1, 1, 1));  // [2, 128, 4, 4]
+        out.add(b.conv2d(in.x2, in.p256, null, 1, 0, 0, 0, 0));  // [2, 256, 4, 4]
+        out.add(b.conv2d(in.x8, in.w8, in.b8, 2, 1, 1, 1, 1));  // [2, 8, 4, 4]
+        out.add(b.conv2d(in.x8, in.w8, in.b8, 2, 0, 0, 1, 1));  // [2, 8, 4, 4]
+        out.add(b.conv2d(in.x8, in.w8Half, in.b8, 2, 1, 1, 1, 1));  // [2, 8, 4, 4]
         // 1×1 over 512 columns: A packed per panel
-        Tensor p = b.conv2d(in.x1, in.p8, in.b8, 1, 0, 0, 0, 0);                              // [2, 8, 16, 16]
+        Tensor p = keep(out, b.conv2d(in.x1, in.p8, in.b8, 1, 0, 0, 0, 0));                     // [2, 8, 16, 16]
         Winograd.transformWeights(in.par, MatA.of(in.w8.data(), 0, 9 * 8), 8, 8);            // a model's first forward, per 3×3 conv
         // linear: a few rows (dot products, float32 and 16-bit weights); rows split with a column bias; columns split; 16-bit weights
-        b.linear(in.row, in.lin64, in.b64);                                                   // [2, 64]
-        b.linear(in.row, in.lin64Half, in.b64);                                               // [2, 64]
-        Tensor t = b.linear(in.tok, in.lin48, in.b48);                                        // [2, 48, 48]
-        b.linear(in.tok2, in.lin128, null);                                                   // [1, 64, 128]
-        b.linear(in.tok, in.linHalf, null);                                                   // [2, 48, 16]
+        out.add(b.linear(in.row, in.lin64, in.b64));  // [2, 64]
+        out.add(b.linear(in.row, in.lin64Half, in.b64));  // [2, 64]
+        Tensor t = keep(out, b.linear(in.tok, in.lin48, in.b48));                               // [2, 48, 48]
+        out.add(b.linear(in.tok2, in.lin128, null));  // [1, 64, 128]
+        out.add(b.linear(in.tok, in.linHalf, null));  // [2, 48, 16]
         // norms, activations, elementwise
-        Tensor g = b.groupNorm(p, 4, in.g8, in.g8, 1e-5f, true);
-        b.groupNorm(h, 4, in.g20, in.g20, 1e-6f, false);
-        b.layerNorm(in.tok, in.g64, in.g64, 1e-5f);
-        b.add(g, p);
-        b.addChannelBias(h, in.temb);
-        b.concatChannels(g, p);
-        b.scale(t, 0.5f);
-        b.upsampleNearest2x(in.x4);
-        b.silu(in.row);
-        b.fromTokens(b.toTokens(h), 16, 16);
+        Tensor g = keep(out, b.groupNorm(p, 4, in.g8, in.g8, 1e-5f, true));
+        out.add(b.groupNorm(h, 4, in.g20, in.g20, 1e-6f, false));
+        out.add(b.layerNorm(in.tok, in.g64, in.g64, 1e-5f));
+        out.add(b.add(g, p));
+        out.add(b.addChannelBias(h, in.temb));
+        out.add(b.concatChannels(g, p));
+        out.add(b.scale(t, 0.5f));
+        out.add(b.upsampleNearest2x(in.x4));
+        out.add(b.silu(in.row));
+        b.fromTokens(b.toTokens(h), 16, 16);                                                  // possibly views: handed out at the pass end
         // attention: self (head dims 40 and 80), cross to 77 tokens, causal; gated and plain activations
-        b.attention(in.q, in.q, in.q, 2, 0.15f);
-        b.attention(in.q, in.q, in.q, 1, 0.11f);
-        b.attention(in.q, in.kv, in.kv, 2, 0.15f);
-        b.attention(in.causal, in.causal, in.causal, 2, 0.18f, true);
-        b.geglu(in.gated);
-        b.gelu(in.gated);
-        b.quickGelu(in.gated);
+        out.add(b.attention(in.q, in.q, in.q, 2, 0.15f));
+        out.add(b.attention(in.q, in.q, in.q, 1, 0.11f));
+        out.add(b.attention(in.q, in.kv, in.kv, 2, 0.15f));
+        out.add(b.attention(in.causal, in.causal, in.causal, 2, 0.18f, true));
+        out.add(b.geglu(in.gated));
+        out.add(b.gelu(in.gated));
+        out.add(b.quickGelu(in.gated));
+        for (Tensor x : out) x.release();   // back to the arena: the next round takes them again, as a forward pass does
     }
 }
