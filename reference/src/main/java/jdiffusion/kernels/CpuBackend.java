@@ -151,13 +151,12 @@ public final class CpuBackend implements Backend, AutoCloseable {
         // not cached: transformed into the calling thread's scratch (conv uses it before this thread transforms again)
         if (!cacheable) return Winograd.transformWeightsScratch(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
-        if (cacheable)
-            synchronized (winograd) {
-                if (winogradBytes + 4L * u.length <= winogradCacheBudget && !winograd.containsKey(w)) {
-                    winograd.put(w, u);
-                    winogradBytes += 4L * u.length;
-                }
+        synchronized (winograd) {
+            if (winogradBytes + 4L * u.length <= winogradCacheBudget && !winograd.containsKey(w)) {
+                winograd.put(w, u);
+                winogradBytes += 4L * u.length;
             }
+        }
         return u;
     }
 
