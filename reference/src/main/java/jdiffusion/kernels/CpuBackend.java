@@ -170,6 +170,14 @@ public final class CpuBackend implements Backend, AutoCloseable {
     }
 
     /**
+     * For memory estimates: the tiles of one chunk of a Winograd convolution of n images to oh × ow outputs,
+     * whose transformed input and GEMM output are the scratch it takes (16 (cin + cout) floats per tile).
+     */
+    public static int winogradChunkTiles(int n, int cin, int cout, int oh, int ow) {
+        return Winograd.chunkTiles(n, cin, cout, oh, ow);
+    }
+
+    /**
      * Bytes one cached Winograd weight takes: its 16 transformed [cout, cin] planes (16/9 of the 3×3
      * weight), packed in GEMM panels, so cout rounded up to the register block. MemoryBudget's estimate
      * of the cache uses this, so it matches what {@link #winogradCacheBytes()} reports after a pass.

@@ -96,34 +96,74 @@ final class Winograd {
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     /**
+     * Bytes the scratch V and M of one chunk may take (16 (cin + cout) floats per tile); property
+     * jdiffusion.winogradScratchMiB. A batch's tiles are transformed, multiplied and transformed back a chunk
+     * of tile rows at a time: V and M for all tiles at once were as large as the activations themselves (SD's
+     * VAE decoder at 512×512: 1 GiB each for a 256-channel layer).
+     */
+    static final long SCRATCH_BYTES = Long.getLong("jdiffusion.winogradScratchMiB", 32) << 20;
+
+    /** Tiles per chunk for a convolution of n images to oh × ow outputs: whole tile rows, at least one. */
+    static int chunkTiles(int n, int cin, int cout, int oh, int ow) {
+        int th = (oh + 1) / 2, tw = (ow + 1) / 2;
+        return chunkRows(cin, cout, tw, n * th, SCRATCH_BYTES) * tw;
+    }
+
+    private static int chunkRows(int cin, int cout, int tw, int rows, long scratchBytes) {
+        return (int) Math.max(1, Math.min(rows, scratchBytes / (64L * (cin + cout) * tw)));
+    }
+
+    /**
      * out [n, cout, oh, ow] = conv(x [n, cin, h, w], weights given as packed U) + bias, zero padding pt (top)
-     * and pl (left); oh, ow as the caller computed them for a 3×3 stride-1 kernel.
+     * and pl (left); oh, ow as the caller computed them for a 3×3 stride-1 kernel. The tiles (2×2 outputs)
+     * of the whole batch are taken in chunks of tile rows (the batch's rows one after the other); every tile is
+     * computed alone (its own transforms, its own GEMM column), so the chunking changes no bit.
      */
     static void conv(Parallel par, float[] x, int n, int cin, int h, int w, int pt, int pl, float[] u, float[] bias, int cout,
                      int oh, int ow, float[] out) {
-        int th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = n * th * tw;
+        conv(par, x, n, cin, h, w, pt, pl, u, bias, cout, oh, ow, out, SCRATCH_BYTES);
+    }
+
+    /** As above, with chunks of at most {@code scratchBytes} of V and M (at least one tile row). */
+    static void conv(Parallel par, float[] x, int n, int cin, int h, int w, int pt, int pl, float[] u, float[] bias, int cout,
+                     int oh, int ow, float[] out, long scratchBytes) {
+        int th = (oh + 1) / 2, tw = (ow + 1) / 2, rows = n * th, chunk = chunkRows(cin, cout, tw, rows, scratchBytes);
         Buffers buf = BUFFERS.get();
-        if (buf.v.length < 16 * cin * tiles) buf.v = new float[16 * cin * tiles];
-        if (buf.m.length < 16 * cout * tiles) buf.m = new float[16 * cout * tiles];
-        float[] v = buf.v, m = buf.m;
-        par.forRange(n * cin, 1, (p0, p1) -> {
-            float[] ev = new float[(2 * th + 2) * (tw + 1 + L)], od = new float[(2 * th + 2) * (tw + 1 + L)];
-            for (int p = p0; p < p1; p++) inputTransform(x, p / cin, p % cin, cin, h, w, pt, pl, th, tw, tiles, v, ev, od);
+        if (buf.v.length < 16 * cin * chunk * tw) buf.v = new float[16 * cin * chunk * tw];
+        if (buf.m.length < 16 * cout * chunk * tw) buf.m = new float[16 * cout * chunk * tw];
+        for (int r0 = 0; r0 < rows; r0 += chunk)
+            chunk(par, x, cin, h, w, pt, pl, u, bias, cout, oh, ow, out, th, tw, r0, Math.min(rows, r0 + chunk), buf.v, buf.m);
+    }
+
+    /** The tile rows [r0, r1) of the batch (row r: image r / th, tile row r % th) into out. */
+    private static void chunk(Parallel par, float[] x, int cin, int h, int w, int pt, int pl, float[] u, float[] bias, int cout,
+                              int oh, int ow, float[] out, int th, int tw, int r0, int r1, float[] v, float[] m) {
+        int b0 = r0 / th, images = (r1 - 1) / th - b0 + 1, tiles = (r1 - r0) * tw, rowsMax = Math.min(r1 - r0, th);
+        par.forRange(images * cin, 1, (p0, p1) -> {
+            float[] ev = new float[(2 * rowsMax + 2) * (tw + 1 + L)], od = new float[(2 * rowsMax + 2) * (tw + 1 + L)];
+            for (int p = p0; p < p1; p++) {
+                int b = b0 + p / cin;
+                inputTransform(x, b, p % cin, cin, h, w, pt, pl, Math.max(0, r0 - b * th), Math.min(th, r1 - b * th), b * th - r0,
+                        tw, tiles, v, ev, od);
+            }
         });
         // the 16 GEMMs M[ξν] = U[ξν]·V[ξν] in one parallel region: tasks are (ξν, column chunk) pairs
         int panels = (tiles + Gemm.NR - 1) / Gemm.NR, perTask = Math.max(1, Math.min(panels, (1 << 19) / Math.max(1, cout * cin)));
         int chunks = (panels + perTask - 1) / perTask, size = MatA.packedSize(cout, cin);
         par.forRange(16 * chunks, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
-                int xn = t / chunks, p0 = (t % chunks) * perTask, p1 = Math.min(panels, p0 + perTask);
-                Gemm.columns(cout, p0 * Gemm.NR, Math.min(tiles, p1 * Gemm.NR), cin, MatA.packed(u, xn * size, cin),
+                int xn = t / chunks, q0 = (t % chunks) * perTask, q1 = Math.min(panels, q0 + perTask);
+                Gemm.columns(cout, q0 * Gemm.NR, Math.min(tiles, q1 * Gemm.NR), cin, MatA.packed(u, xn * size, cin),
                         PackB.rowMajor(v, xn * cin * tiles, tiles), COut.matrix(m, xn * cout * tiles, tiles), Gemm.Start.ZERO, null);
             }
         });
-        par.forRange(n * cout, 1, (p0, p1) -> {
+        par.forRange(images * cout, 1, (p0, p1) -> {
             float[] y0 = new float[2 * (tw + L)], y1 = new float[2 * (tw + L)];
-            for (int p = p0; p < p1; p++)
-                outputTransform(m, p / cout, p % cout, cout, th, tw, tiles, bias == null ? 0f : bias[p % cout], oh, ow, out, y0, y1);
+            for (int p = p0; p < p1; p++) {
+                int b = b0 + p / cout, co = p % cout;
+                outputTransform(m, b, co, cout, Math.max(0, r0 - b * th), Math.min(th, r1 - b * th), b * th - r0, tw, tiles,
+                        bias == null ? 0f : bias[co], oh, ow, out, y0, y1);
+            }
         });
     }
 
@@ -133,12 +173,12 @@ final class Winograd {
      * unit-stride vector loads: d[·][0] = even[tx], d[·][1] = odd[tx], d[·][2] = even[tx+1],
      * d[·][3] = odd[tx+1].
      */
-    private static void inputTransform(float[] x, int b, int ci, int cin, int h, int w, int pt, int pl, int th, int tw, int tiles,
-                                       float[] v, float[] ev, float[] od) {
+    private static void inputTransform(float[] x, int b, int ci, int cin, int h, int w, int pt, int pl, int ty0, int ty1, int rowBase,
+                                       int tw, int tiles, float[] v, float[] ev, float[] od) {
         int stride = tw + 1 + L, plane = cin * tiles, img = (b * cin + ci) * h * w;
-        // padded row R (input row R − pt) split into even (ev) and odd (od) padded columns
-        for (int rr = 0; rr < 2 * th + 2; rr++) {
-            int iy = rr - pt, e0 = rr * stride;
+        // padded row 2·ty0 + rr (input row 2·ty0 + rr − pt) split into even (ev) and odd (od) padded columns
+        for (int rr = 0; rr < 2 * (ty1 - ty0) + 2; rr++) {
+            int iy = 2 * ty0 + rr - pt, e0 = rr * stride;
             if (iy < 0 || iy >= h) {
                 java.util.Arrays.fill(ev, e0, e0 + stride, 0f);
                 java.util.Arrays.fill(od, e0, e0 + stride, 0f);
@@ -151,12 +191,12 @@ final class Winograd {
                 od[e0 + j] = ixo >= 0 && ixo < w ? x[src + ixo] : 0f;
             }
         }
-        for (int ty = 0; ty < th; ty++) {
-            int dst = ci * tiles + (b * th + ty) * tw;
+        for (int ty = ty0; ty < ty1; ty++) {
+            int dst = ci * tiles + (rowBase + ty) * tw;
             for (int tx = 0; tx < tw; tx += L) {
                 VectorMask<Float> mask = S.indexInRange(tx, tw);
                 // column transform (· B) of patch row r: t_r = (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
-                int o = 2 * ty * stride + tx;
+                int o = 2 * (ty - ty0) * stride + tx;
                 FloatVector a0 = FloatVector.fromArray(S, ev, o), a1 = FloatVector.fromArray(S, od, o);
                 FloatVector a2 = FloatVector.fromArray(S, ev, o + 1), a3 = FloatVector.fromArray(S, od, o + 1);
                 FloatVector t00 = a0.sub(a2), t01 = a1.add(a2), t02 = a2.sub(a1), t03 = a1.sub(a3);
@@ -200,12 +240,15 @@ final class Winograd {
         }
     }
 
-    /** out[b][co] = Aᵀ M A + bias for every tile of image b, channel co; tiles past the edge are cut. */
-    private static void outputTransform(float[] m, int b, int co, int cout, int th, int tw, int tiles, float bias, int oh, int ow,
-                                        float[] out, float[] y0, float[] y1) {
+    /**
+     * out[b][co] = Aᵀ M A + bias for the tile rows [ty0, ty1) of image b, channel co (M's column of tile row ty:
+     * rowBase + ty); tiles past the edge are cut.
+     */
+    private static void outputTransform(float[] m, int b, int co, int cout, int ty0, int ty1, int rowBase, int tw, int tiles, float bias,
+                                        int oh, int ow, float[] out, float[] y0, float[] y1) {
         int plane = cout * tiles, dstImg = (b * cout + co) * oh * ow;
-        for (int ty = 0; ty < th; ty++) {
-            int src = co * tiles + (b * th + ty) * tw;
+        for (int ty = ty0; ty < ty1; ty++) {
+            int src = co * tiles + (rowBase + ty) * tw;
             for (int tx = 0; tx < tw; tx += L) {
                 VectorMask<Float> mask = S.indexInRange(tx, tw);
                 int o = src + tx;

@@ -335,8 +335,9 @@ public final class MemoryBudget {
         public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
             Tensor out = shapes.conv2d(x, w, bias, stride, pt, pl, pb, pr);
             if (cpu) {
-                long tilesPerImage = (long) ((out.dim(2) + 1) / 2) * ((out.dim(3) + 1) / 2), tiles = batch * tilesPerImage;
+                long tilesPerImage = (long) ((out.dim(2) + 1) / 2) * ((out.dim(3) + 1) / 2);
                 int cout = w.dim(0), cin = w.dim(1);
+                long tiles = CpuBackend.winogradChunkTiles(batch, cin, cout, out.dim(2), out.dim(3));   // V and M hold one chunk
                 long entry = CpuBackend.winogradCacheEntryBytes(cout, cin);
                 boolean cached = cachedWeights.contains(w) || !w.isHalf() && cache + entry <= CpuBackend.winogradCacheBudget();
                 if (CpuBackend.usesWinograd(w.dim(2), w.dim(3), stride, tilesPerImage, w.isHalf())) {

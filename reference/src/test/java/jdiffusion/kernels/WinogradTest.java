@@ -45,6 +45,30 @@ class WinogradTest {
         assertArrayEquals(got[0], got[2], "1 vs 3 threads");
     }
 
+    /**
+     * The batch's tiles taken in chunks of tile rows (one row, rows spanning two images, a whole image and more, all at
+     * once) give the same bits: each tile is transformed and multiplied alone. Odd sizes leave partial tiles and a
+     * vector tail in every row.
+     */
+    @ParameterizedTest(name = "n={0} cin={1} cout={2} {3}x{4}")
+    @CsvSource({"3,5,13,13,19", "2,17,8,32,32", "1,3,5,8,8"})
+    void chunksOfTileRowsGiveTheSameBits(int n, int cin, int cout, int h, int w) {
+        Tensor x = random(4, n, cin, h, w), wt = random(5, cout, cin, 3, 3), b = random(6, cout);
+        int oh = h, ow = w, tw = (ow + 1) / 2, th = (oh + 1) / 2;
+        long perRow = 64L * (cin + cout) * tw;
+        try (Parallel par = new Parallel(2)) {
+            float[] u = Winograd.transformWeights(par, MatA.of(wt.data(), 0, cin * 9), cout, cin);
+            float[] all = new float[n * cout * oh * ow];
+            Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, u, b.data(), cout, oh, ow, all, Long.MAX_VALUE);
+            for (long rows : new long[]{1, 2, th - 1, th + 1, 3L * th / 2}) {
+                float[] got = new float[all.length];
+                java.util.Arrays.fill(got, Float.NaN);
+                Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, u, b.data(), cout, oh, ow, got, Math.max(1, rows) * perRow);
+                assertArrayEquals(all, got, "chunks of " + rows + " tile rows");
+            }
+        }
+    }
+
     @Test
     void uncachedWeightsGiveTheSameBits() {
         // a zero cache budget: the weights are transformed per call into a reused scratch, the same bits as cached
