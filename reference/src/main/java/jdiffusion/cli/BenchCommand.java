@@ -150,6 +150,11 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf("median_ms=%.1f  min_ms=%.1f  GMAC/s=%.1f  (%.0f%% of PyTorch's GEMM ceiling %.0f GFLOP/s = %.0f GMAC/s)%n",
                 median, Arrays.stream(ms).min().orElse(0), gmacs, 100 * gmacs / (PYTORCH_GEMM_GFLOPS / 2), PYTORCH_GEMM_GFLOPS, PYTORCH_GEMM_GFLOPS / 2);
         if (gemmSize > 0 && backend instanceof CpuBackend cb) {
+            // the model's passes are over: the arena's free buffers go back to the heap before the ceiling's matrices
+            // are allocated (as PyTorch's allocator gives freed activations to its matmul), so the peak memory is the
+            // model's, not the model's plus this measurement's
+            if (cb.arena() != null) cb.arena().trim();
+            System.gc();
             GemmBench.Result gr = GemmBench.measure(cb, gemmSize, 5);
             double gf = gr.gflops();
             System.out.printf("gemm_%d=%.1f GFLOP/s (%.0f%% of PyTorch's %.0f), %.1f GFLOP per CPU-second; model at %.0f%% of this GEMM's MAC rate%n",

@@ -79,6 +79,19 @@ public final class TensorArena {
     }
 
     /**
+     * Drops the free buffers (the garbage collector takes them), keeping those in use: for the end of a workload,
+     * before unrelated work that would otherwise allocate beside them. The next pass takes new buffers.
+     */
+    public synchronized void trim() {
+        for (Iterator<Shelf> it = shelves.values().iterator(); it.hasNext(); ) {
+            Shelf shelf = it.next();
+            shelf.free.clear();
+            if (shelf.out == 0) it.remove();
+        }
+        freeBytes = 0;
+    }
+
+    /**
      * Runs {@code body} as one forward pass on this arena (joining the pass already open on this thread
      * for this arena, if any) and returns its result.
      */

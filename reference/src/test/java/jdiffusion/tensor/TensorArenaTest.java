@@ -113,6 +113,30 @@ class TensorArenaTest {
     }
 
     @Test
+    void trimDropsTheFreeBuffersAndKeepsTheOnesInUse() {
+        TensorArena arena = new TensorArena();
+        float[][] seen = new float[2][];
+        Tensor kept = arena.pass(() -> {
+            Tensor a = Tensor.output(16), b = Tensor.output(16);
+            seen[0] = a.data();
+            seen[1] = b.data();
+            a.release();
+            b.release();
+            Tensor c = Tensor.output(16);   // one of the two back in use
+            arena.trim();
+            assertEquals(0, arena.stats().freeBytes());
+            assertEquals(64, arena.stats().inUseBytes());
+            Tensor d = Tensor.output(16);   // the other was dropped: a new buffer
+            assertNotSame(seen[0], d.data());
+            assertNotSame(seen[1], d.data());
+            d.release();
+            return c;
+        });
+        assertEquals(16, kept.data().length, "the buffer in use at the trim is still the pass's result");
+        assertEquals(3, arena.stats().fresh());
+    }
+
+    @Test
     void aNestedPassJoinsTheOpenOne() {
         TensorArena arena = new TensorArena();
         arena.pass(() -> {
