@@ -44,37 +44,49 @@ final class Winograd {
      */
     static float[] transformWeights(Parallel par, MatA w, int cout, int cin, float[] packed) {
         final int mr = Gemm.MR, size = MatA.packedSize(cout, cin);
-        if (cout % mr != 0)
-            for (int xn = 0; xn < 16; xn++)
-                for (int ci = 0; ci < cin; ci++) {
-                    int at = xn * size + (cout / mr) * cin * mr + ci * mr;
-                    java.util.Arrays.fill(packed, at + cout % mr, at + mr, 0f);
-                }
-        par.forRange(cout, 4, (c0, c1) -> {
-            float[] g = new float[9], gg = new float[12];
-            for (int co = c0; co < c1; co++)
-                for (int ci = 0; ci < cin; ci++) {
-                    for (int e = 0; e < 9; e++) g[e] = w.get(co, ci * 9 + e);
-                    for (int col = 0; col < 3; col++) {          // Gg: 4×3
-                        float a = g[col], b = g[3 + col], c = g[6 + col];
-                        gg[col] = a;
-                        gg[3 + col] = 0.5f * (a + b + c);
-                        gg[6 + col] = 0.5f * (a - b + c);
-                        gg[9 + col] = c;
-                    }
-                    // element (co, ci) of plane ξν in its packed panel: panel co / MR, row co % MR, column ci
-                    int at = (co / mr) * cin * mr + ci * mr + co % mr;
-                    for (int xi = 0; xi < 4; xi++) {               // (Gg)Gᵀ: 4×4
-                        float a = gg[xi * 3], b = gg[xi * 3 + 1], c = gg[xi * 3 + 2];
-                        int base = xi * 4 * size + at;
-                        packed[base] = a;
-                        packed[base + size] = 0.5f * (a + b + c);
-                        packed[base + 2 * size] = 0.5f * (a - b + c);
-                        packed[base + 3 * size] = c;
-                    }
+        // One task per MR-row panel. Element (co, ci) of plane ξν sits at panel co / MR, row co % MR, column ci,
+        // so a panel's columns [ci0, ci1) are one contiguous run in each plane: they are transformed into a small
+        // block, then copied plane by plane. Writing the 16 planes directly was 3-4x slower whenever a plane's
+        // size is a multiple of 4 KiB (640 channels: 4 ns per weight instead of 1.2): 16 store streams that far
+        // apart fall into the same L1 set.
+        int panels = (cout + mr - 1) / mr;
+        par.forRange(panels, 1, (p0, p1) -> {
+            float[] block = new float[16 * BLOCK_COLUMNS * mr];
+            for (int p = p0; p < p1; p++)
+                for (int ci0 = 0; ci0 < cin; ci0 += BLOCK_COLUMNS) {
+                    int ci1 = Math.min(cin, ci0 + BLOCK_COLUMNS), run = (ci1 - ci0) * mr;
+                    for (int ci = ci0; ci < ci1; ci++)
+                        for (int co = p * mr, r = 0; r < mr; co++, r++) {
+                            int at = (ci - ci0) * mr + r;
+                            if (co >= cout) {                       // the last panel's padding rows
+                                for (int xn = 0; xn < 16; xn++) block[xn * run + at] = 0f;
+                                continue;
+                            }
+                            float g0 = w.get(co, ci * 9), g1 = w.get(co, ci * 9 + 1), g2 = w.get(co, ci * 9 + 2),
+                                  g3 = w.get(co, ci * 9 + 3), g4 = w.get(co, ci * 9 + 4), g5 = w.get(co, ci * 9 + 5),
+                                  g6 = w.get(co, ci * 9 + 6), g7 = w.get(co, ci * 9 + 7), g8 = w.get(co, ci * 9 + 8);
+                            // Gg (4×3), row by row; each row (a, b, c) times Gᵀ gives a row of G g Gᵀ (4 planes)
+                            rowTimesGt(g0, g1, g2, block, at, run);
+                            rowTimesGt(0.5f * (g0 + g3 + g6), 0.5f * (g1 + g4 + g7), 0.5f * (g2 + g5 + g8), block, 4 * run + at, run);
+                            rowTimesGt(0.5f * (g0 - g3 + g6), 0.5f * (g1 - g4 + g7), 0.5f * (g2 - g5 + g8), block, 8 * run + at, run);
+                            rowTimesGt(g6, g7, g8, block, 12 * run + at, run);
+                        }
+                    for (int xn = 0; xn < 16; xn++)
+                        System.arraycopy(block, xn * run, packed, xn * size + p * cin * mr + ci0 * mr, run);
                 }
         });
         return packed;
+    }
+
+    /** Columns (input channels) of a panel transformed into the local block at a time (16 × 32 × MR floats: 24 KiB at MR 12). */
+    private static final int BLOCK_COLUMNS = 32;
+
+    /** A row (a, b, c) of G g times Gᵀ: (a, (a + b + c) / 2, (a − b + c) / 2, c) into 4 planes {@code size} apart. */
+    private static void rowTimesGt(float a, float b, float c, float[] packed, int base, int size) {
+        packed[base] = a;
+        packed[base + size] = 0.5f * (a + b + c);
+        packed[base + 2 * size] = 0.5f * (a - b + c);
+        packed[base + 3 * size] = c;
     }
 
     /**

@@ -100,7 +100,7 @@ class WinogradTest {
      * unpacked, then each packed by MatA.prepack) must give the same bits, padding rows included.
      */
     @ParameterizedTest(name = "cout={0} cin={1}")
-    @CsvSource({"1,1", "5,3", "13,17", "33,40", "70,64"})
+    @CsvSource({"1,1", "5,3", "13,17", "33,40", "70,64", "25,97"})
     void transformWritesWhatPackingThePlanesGives(int cout, int cin) {
         float[] w = random(7, cout, cin, 3, 3).data();
         float[] u = new float[16 * cout * cin];
