@@ -135,11 +135,22 @@ public final class Tensor {
         return new Tensor(s, shape.clone());
     }
 
-    /** Pooled storage wrapping {@code buffer} (for {@link TensorArena}). */
-    static Storage pooled(float[] buffer, TensorArena arena) {
-        Storage s = new Storage(buffer, null, buffer.length);
+    /** Pooled storage of {@code length} elements in {@code buffer}, which may be longer (for {@link TensorArena}). */
+    static Storage pooled(float[] buffer, int length, TensorArena arena) {
+        Storage s = new Storage(buffer, null, length);
         s.arena = arena;
         return s;
+    }
+
+    /**
+     * For storage leaving its arena (caller holds its lock): when the arena's buffer is longer than the tensor, the
+     * tensor gets a copy of exactly its length and the longer buffer is returned (for the arena to take back); else null.
+     */
+    static float[] exactHost(Storage s) {
+        float[] b = s.host;
+        if (b == null || b.length == s.length) return null;
+        s.host = Arrays.copyOf(b, (int) s.length);
+        return b;
     }
 
     /** The host buffer of pooled storage, taken away from it (on release). */
@@ -177,14 +188,16 @@ public final class Tensor {
      */
     public Tensor pin() {
         TensorArena a;
+        float[] longer = null;
         synchronized (storage) {
             if (storage.released) throw new IllegalStateException("cannot pin tensor " + shapeString() + ": it was already released", storage.releasedAt);
             if (storage.pinned) return this;
             storage.pinned = true;
             a = storage.arena;
             storage.arena = null;
+            if (a != null) longer = exactHost(storage);
         }
-        if (a != null) a.leave(storage.length);
+        if (a != null) a.leave(longer, storage.length);
         return this;
     }
 
@@ -280,7 +293,7 @@ public final class Tensor {
     }
 
     public Tensor copy() {
-        return of(data().clone(), shape.clone());
+        return of(Arrays.copyOf(data(), numel()), shape.clone());
     }
 
     /** Batch element(s) [from, from+count) of the leading dimension, copied. */
@@ -309,9 +322,8 @@ public final class Tensor {
         Tensor out = zeros(s);
         int off = 0;
         for (Tensor p : parts) {
-            float[] d = p.data();
-            System.arraycopy(d, 0, out.data(), off, d.length);
-            off += d.length;
+            System.arraycopy(p.data(), 0, out.data(), off, p.numel());
+            off += p.numel();
         }
         return out;
     }

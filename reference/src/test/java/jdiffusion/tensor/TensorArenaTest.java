@@ -137,6 +137,65 @@ class TensorArenaTest {
     }
 
     @Test
+    void aShorterTensorTakesALongerFreeBufferWithinTheFit() {
+        assertEquals(2.0, TensorArena.FIT, "these cases assume the default fit");
+        TensorArena arena = new TensorArena();
+        arena.pass(() -> {
+            Tensor a = Tensor.output(100);
+            float[] buffer = a.data();
+            a.release();
+            Tensor b = Tensor.output(6, 10);              // 60 elements in the free 100
+            assertSame(buffer, b.data());
+            assertEquals(60, b.numel());
+            b.release();
+            Tensor c = Tensor.output(49);                 // 100 > 2 × 49: a buffer of its own
+            assertNotSame(buffer, c.data());
+            assertEquals(49, c.data().length);
+            Tensor d = Tensor.output(51), e = Tensor.output(50);   // the shortest that fits: 100 for both? only one is free
+            assertSame(buffer, d.data());
+            assertEquals(50, e.data().length);
+            c.release();
+            d.release();
+            e.release();
+            return null;
+        });
+        assertEquals(2, arena.stats().reused());
+    }
+
+    @Test
+    void tensorsLeaveTheArenaWithArraysOfExactlyTheirLength() {
+        TensorArena arena = new TensorArena();
+        float[][] big = new float[1][];
+        Tensor[] pinned = new Tensor[1];
+        Tensor result = arena.pass(() -> {
+            Tensor a = Tensor.output(100), b = Tensor.output(100);
+            big[0] = a.data();
+            a.release();
+            b.release();
+            Tensor kept = Tensor.output(70);               // in a free 100
+            for (int i = 0; i < 70; i++) kept.data()[i] = i;
+            pinned[0] = kept.pin();
+            assertEquals(70, kept.data().length, "pinned: a copy of its own, of its length");
+            assertEquals(69f, kept.data()[69]);
+            Tensor again = Tensor.output(100);             // both 100s are free again: the pinned tensor gave its back
+            Tensor other = Tensor.output(100);
+            assertTrue(again.data() == big[0] || other.data() == big[0]);
+            assertEquals(Tensor.output(3, 20).numel(), Tensor.cat0(Tensor.output(1, 20), Tensor.output(2, 20)).numel());
+            again.release();
+            other.release();
+            Tensor out = Tensor.output(2, 30);             // 60 in a free 100: handed out at the end of the pass
+            for (int i = 0; i < 60; i++) out.data()[i] = -i;
+            assertEquals(100, out.data().length);
+            assertEquals(60, out.copy().data().length);
+            return out;
+        });
+        assertEquals(60, result.data().length, "handed out: a copy of its own, of its length");
+        assertEquals(-59f, result.data()[59]);
+        assertEquals(70, pinned[0].data().length);
+        assertEquals(0, arena.stats().inUseBytes());
+    }
+
+    @Test
     void aNestedPassJoinsTheOpenOne() {
         TensorArena arena = new TensorArena();
         arena.pass(() -> {
@@ -162,11 +221,11 @@ class TensorArenaTest {
         arena.pass(() -> {                                // then one of 100 at a time, and others
             Tensor a = Tensor.output(100);
             a.release();
-            Tensor d = Tensor.output(50);
+            Tensor d = Tensor.output(40);                 // too short for a free 100 (more than FIT = 2 times): its own
             d.release();
             return null;
         });
-        assertEquals(400 + 200, arena.stats().freeBytes());
+        assertEquals(400 + 160, arena.stats().freeBytes());
         arena.pass(() -> null);
         assertEquals(0, arena.stats().freeBytes(), "a pass that took nothing keeps nothing");
     }
