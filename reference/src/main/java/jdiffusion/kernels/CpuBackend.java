@@ -39,13 +39,15 @@ public final class CpuBackend implements Backend, AutoCloseable {
     private final Parallel par;
     /**
      * Winograd F(2×2, 3×3) is used for 3×3 stride-1 convolutions from WINOGRAD_MIN_TILES output tiles
-     * (2×2 pixels) per image on for float32 weights, whose transform is cached, and from
+     * (2×2 pixels) per image on for float32 weights, whose transform may be cached ({@link #cachesWinograd}), and from
      * WINOGRAD_HALF_MIN_TILES per image on for 16-bit weights, which are transformed for each call:
      * below that the transform costs more than it saves. Counted per image, not per batch, so the
      * choice (and with it the bits) does not depend on the batch size.
      */
     static final int WINOGRAD_MIN_TILES = Integer.getInteger("jdiffusion.winogradMinTiles", 64);
     static final int WINOGRAD_HALF_MIN_TILES = 256;
+    /** Calls of fewer tiles than this (2×2 outputs, all images of the call) keep their transformed weights ({@link #cachesWinograd}). */
+    static final long WINOGRAD_CACHE_MAX_TILES = Long.getLong("jdiffusion.winogradCacheMaxTiles", 128);
     /** Default budget for cached transformed weights (16/9 of the 3×3 weights they come from), 2 GiB. */
     private static final long WINOGRAD_CACHE_BYTES = Long.getLong("jdiffusion.winogradCacheMiB", 2048) << 20;
     private final long winogradCacheBudget;
@@ -128,7 +130,9 @@ public final class CpuBackend implements Backend, AutoCloseable {
         if (kk == 0) java.util.Arrays.fill(O, 0f);     // an empty reduction: the GEMM leaves C as it is
         int tilesPerImage = ((oh + 1) / 2) * ((ow + 1) / 2);
         if (usesWinograd(kh, kw, stride, tilesPerImage, w.isHalf())) {
-            Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, winogradWeights(w), bias == null ? null : bias.data(), cout, oh, ow, O);
+            float[] u = winogradWeights(w, (long) n * tilesPerImage), b = bias == null ? null : bias.data();
+            if (u != null) Winograd.conv(par, x.data(), n, cin, h, wd, pt, pl, u, b, cout, oh, ow, O);
+            else Winograd.convTransforming(par, x.data(), n, cin, h, wd, pt, pl, weight(w, cin * 9), b, cout, oh, ow, O);
             return out;
         }
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
@@ -141,15 +145,14 @@ public final class CpuBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * The Winograd-transformed 3×3 weights: from the cache (kept while the weight is alive, float32
-     * weights only, within the budget), else transformed for this call. The same bits either way.
+     * The Winograd-transformed 3×3 weights from the cache (kept while the weight is alive), or null: then the call
+     * transforms them itself, a block of output channels at a time. The same bits either way. See {@link #cachesWinograd}.
      */
-    private float[] winogradWeights(Tensor w) {
+    private float[] winogradWeights(Tensor w, long tilesPerCall) {
         float[] u = winograd.get(w);
         if (u != null) return u;
-        boolean cacheable = !w.isHalf() && winogradBytes + winogradCacheEntryBytes(w.dim(0), w.dim(1)) <= winogradCacheBudget;
-        // not cached: transformed into the calling thread's scratch (conv uses it before this thread transforms again)
-        if (!cacheable) return Winograd.transformWeightsScratch(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
+        if (!cachesWinograd(tilesPerCall, w.isHalf(), winogradBytes, winogradCacheEntryBytes(w.dim(0), w.dim(1)), winogradCacheBudget))
+            return null;
         u = Winograd.transformWeights(par, weight(w, w.dim(1) * 9), w.dim(0), w.dim(1));
         synchronized (winograd) {
             if (winogradBytes + 4L * u.length <= winogradCacheBudget && !winograd.containsKey(w)) {
@@ -158,6 +161,19 @@ public final class CpuBackend implements Backend, AutoCloseable {
             }
         }
         return u;
+    }
+
+    /**
+     * Whether a Winograd convolution's transformed weights are cached (the rule MemoryBudget's estimate applies
+     * too): float32 weights, within the budget, and a call of fewer than {@link #WINOGRAD_CACHE_MAX_TILES} tiles. The
+     * transform costs about as much per weight as 84 tiles' multiply-adds (1 ns per weight against the GEMM's 0.0067 ns per
+     * multiply-add, 2 threads, AVX-512): for a call of 512 tiles it adds 16 % to the convolution, for 64 tiles 130 %. So
+     * the cache pays where calls are small (DDPM-CIFAR10 at batch 1: 21 % of its time without it) and costs little where
+     * they are large, while its memory grows with the model: SD 1.5's was 543 MiB at 32×32 latents, 1.8 GiB at 64×64
+     * (16/9 of its 3×3 weights), more than the difference between its peak memory and PyTorch's.
+     */
+    public static boolean cachesWinograd(long tilesPerCall, boolean halfWeights, long cachedBytes, long entryBytes, long budget) {
+        return !halfWeights && tilesPerCall < WINOGRAD_CACHE_MAX_TILES && cachedBytes + entryBytes <= budget;
     }
 
     /**
@@ -184,6 +200,12 @@ public final class CpuBackend implements Backend, AutoCloseable {
      */
     public static long winogradCacheEntryBytes(int cout, int cin) {
         return 4L * 16 * MatA.packedSize(cout, cin);
+    }
+
+    /** For memory estimates: bytes of the block of transformed weights an uncached Winograd convolution holds at a time. */
+    public static long winogradBlockBytes(int cout, int cin) {
+        int panels = Math.min((cout + Gemm.MR - 1) / Gemm.MR, Winograd.blockPanels(cin, Winograd.WEIGHT_BLOCK_BYTES));
+        return 64L * panels * Gemm.MR * cin;
     }
 
     /** The budget for cached Winograd weights, in bytes (property jdiffusion.winogradCacheMiB). */

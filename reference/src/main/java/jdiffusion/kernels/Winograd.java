@@ -43,16 +43,24 @@ final class Winograd {
      * every element of the layout is written, the padding rows of the last panel (past cout) with zero.
      */
     static float[] transformWeights(Parallel par, MatA w, int cout, int cin, float[] packed) {
-        final int mr = Gemm.MR, size = MatA.packedSize(cout, cin);
+        transformPanels(par, w, cout, cin, 0, (cout + Gemm.MR - 1) / Gemm.MR, packed);
+        return packed;
+    }
+
+    /**
+     * The MR-row panels [p0, p1) of U (rows p0·MR … of the 16 planes) into {@code packed}, laid out as U of a weight
+     * with only those rows: plane ξν at ξν × (p1 − p0) × cin × MR. For weights transformed a block of rows at a time.
+     */
+    static void transformPanels(Parallel par, MatA w, int cout, int cin, int p0, int p1, float[] packed) {
+        final int mr = Gemm.MR, size = (p1 - p0) * cin * mr;
         // One task per MR-row panel. Element (co, ci) of plane ξν sits at panel co / MR, row co % MR, column ci,
         // so a panel's columns [ci0, ci1) are one contiguous run in each plane: they are transformed into a small
         // block, then copied plane by plane. Writing the 16 planes directly was 3-4x slower whenever a plane's
         // size is a multiple of 4 KiB (640 channels: 4 ns per weight instead of 1.2): 16 store streams that far
         // apart fall into the same L1 set.
-        int panels = (cout + mr - 1) / mr;
-        par.forRange(panels, 1, (p0, p1) -> {
+        par.forRange(p1 - p0, 1, (q0, q1) -> {
             float[] block = new float[16 * BLOCK_COLUMNS * mr];
-            for (int p = p0; p < p1; p++)
+            for (int p = p0 + q0; p < p0 + q1; p++)
                 for (int ci0 = 0; ci0 < cin; ci0 += BLOCK_COLUMNS) {
                     int ci1 = Math.min(cin, ci0 + BLOCK_COLUMNS), run = (ci1 - ci0) * mr;
                     for (int ci = ci0; ci < ci1; ci++)
@@ -72,10 +80,9 @@ final class Winograd {
                             rowTimesGt(g6, g7, g8, block, 12 * run + at, run);
                         }
                     for (int xn = 0; xn < 16; xn++)
-                        System.arraycopy(block, xn * run, packed, xn * size + p * cin * mr + ci0 * mr, run);
+                        System.arraycopy(block, xn * run, packed, xn * size + (p - p0) * cin * mr + ci0 * mr, run);
                 }
         });
-        return packed;
     }
 
     /** Columns (input channels) of a panel transformed into the local block at a time (16 × 32 × MR floats: 24 KiB at MR 12). */
@@ -90,19 +97,11 @@ final class Winograd {
     }
 
     /**
-     * Scratch of the calling thread: transformed input V, GEMM output M, and U, the transformed weights of a
-     * convolution whose weights are not cached (reused from call to call instead of a new array per call).
+     * Scratch of the calling thread: transformed input V, GEMM output M, and U, a block of rows of the transformed
+     * weights of a convolution whose weights are not cached (reused from call to call instead of a new array per call).
      */
     private static final class Buffers {
         float[] v = new float[0], m = new float[0], u = new float[0];
-    }
-
-    /** The transformed weights of w in the calling thread's scratch (valid until its next call): for weights not cached. */
-    static float[] transformWeightsScratch(Parallel par, MatA w, int cout, int cin) {
-        Buffers buf = BUFFERS.get();
-        int n = 16 * MatA.packedSize(cout, cin);
-        if (buf.u.length < n) buf.u = new float[n];
-        return transformWeights(par, w, cout, cin, buf.u);
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -114,6 +113,18 @@ final class Winograd {
      * VAE decoder at 512×512: 1 GiB each for a 256-channel layer).
      */
     static final long SCRATCH_BYTES = Long.getLong("jdiffusion.winogradScratchMiB", 32) << 20;
+
+    /**
+     * Bytes of transformed weights an uncached convolution holds at a time: its output channels are taken in blocks of
+     * MR-row panels of about this size (at least one panel), each transformed and then multiplied with the chunk's V.
+     * The whole U at once was the scratch's largest part: SD 1.5's 1280-channel upsampler convolution, 100 MiB.
+     */
+    static final long WEIGHT_BLOCK_BYTES = 8L << 20;
+
+    /** MR-row panels of U per block for cin input channels (blocks of at most blockBytes, at least one panel). */
+    static int blockPanels(int cin, long blockBytes) {
+        return (int) Math.max(1, blockBytes / (64L * cin * Gemm.MR));
+    }
 
     /** Tiles per chunk for a convolution of n images to oh × ow outputs: whole tile rows, at least one. */
     static int chunkTiles(int n, int cin, int cout, int oh, int ow) {
@@ -133,23 +144,39 @@ final class Winograd {
      */
     static void conv(Parallel par, float[] x, int n, int cin, int h, int w, int pt, int pl, float[] u, float[] bias, int cout,
                      int oh, int ow, float[] out) {
-        conv(par, x, n, cin, h, w, pt, pl, u, bias, cout, oh, ow, out, SCRATCH_BYTES);
+        conv(par, x, n, cin, h, w, pt, pl, u, null, bias, cout, oh, ow, out, SCRATCH_BYTES, WEIGHT_BLOCK_BYTES);
     }
 
-    /** As above, with chunks of at most {@code scratchBytes} of V and M (at least one tile row). */
-    static void conv(Parallel par, float[] x, int n, int cin, int h, int w, int pt, int pl, float[] u, float[] bias, int cout,
-                     int oh, int ow, float[] out, long scratchBytes) {
+    /**
+     * As above for weights that are not cached: the 3×3 weights w [cout, cin·9] (float32 or 16-bit) are transformed
+     * during the call, a block of output channels at a time ({@link #WEIGHT_BLOCK_BYTES}). The same bits as with the
+     * whole U: each element of M is the same dot product over the input channels, only its row's block differs.
+     */
+    static void convTransforming(Parallel par, float[] x, int n, int cin, int h, int w, int pt, int pl, MatA weights, float[] bias,
+                                 int cout, int oh, int ow, float[] out) {
+        conv(par, x, n, cin, h, w, pt, pl, null, weights, bias, cout, oh, ow, out, SCRATCH_BYTES, WEIGHT_BLOCK_BYTES);
+    }
+
+    /**
+     * The convolution with U given (u) or made per call from the 3×3 weights (raw, in blocks of at most blockBytes), with
+     * chunks of at most {@code scratchBytes} of V and M (at least one tile row).
+     */
+    static void conv(Parallel par, float[] x, int n, int cin, int h, int w, int pt, int pl, float[] u, MatA raw, float[] bias, int cout,
+                     int oh, int ow, float[] out, long scratchBytes, long blockBytes) {
         int th = (oh + 1) / 2, tw = (ow + 1) / 2, rows = n * th, chunk = chunkRows(cin, cout, tw, rows, scratchBytes);
         Buffers buf = BUFFERS.get();
         if (buf.v.length < 16 * cin * chunk * tw) buf.v = new float[16 * cin * chunk * tw];
         if (buf.m.length < 16 * cout * chunk * tw) buf.m = new float[16 * cout * chunk * tw];
+        int blockPanels = Math.min((cout + Gemm.MR - 1) / Gemm.MR, blockPanels(cin, blockBytes));
+        if (raw != null && buf.u.length < 16 * blockPanels * Gemm.MR * cin) buf.u = new float[16 * blockPanels * Gemm.MR * cin];
         for (int r0 = 0; r0 < rows; r0 += chunk)
-            chunk(par, x, cin, h, w, pt, pl, u, bias, cout, oh, ow, out, th, tw, r0, Math.min(rows, r0 + chunk), buf.v, buf.m);
+            chunk(par, x, cin, h, w, pt, pl, u, raw, blockPanels, bias, cout, oh, ow, out, th, tw, r0, Math.min(rows, r0 + chunk), buf);
     }
 
     /** The tile rows [r0, r1) of the batch (row r: image r / th, tile row r % th) into out. */
-    private static void chunk(Parallel par, float[] x, int cin, int h, int w, int pt, int pl, float[] u, float[] bias, int cout,
-                              int oh, int ow, float[] out, int th, int tw, int r0, int r1, float[] v, float[] m) {
+    private static void chunk(Parallel par, float[] x, int cin, int h, int w, int pt, int pl, float[] u, MatA raw, int blockPanels,
+                              float[] bias, int cout, int oh, int ow, float[] out, int th, int tw, int r0, int r1, Buffers buf) {
+        float[] v = buf.v, m = buf.m;
         int b0 = r0 / th, images = (r1 - 1) / th - b0 + 1, tiles = (r1 - r0) * tw, rowsMax = Math.min(r1 - r0, th);
         par.forRange(images * cin, 1, (p0, p1) -> {
             float[] ev = new float[(2 * rowsMax + 2) * (tw + 1 + L)], od = new float[(2 * rowsMax + 2) * (tw + 1 + L)];
@@ -159,22 +186,37 @@ final class Winograd {
                         tw, tiles, v, ev, od);
             }
         });
-        // the 16 GEMMs M[ξν] = U[ξν]·V[ξν] in one parallel region: tasks are (ξν, column chunk) pairs
-        int panels = (tiles + Gemm.NR - 1) / Gemm.NR, perTask = Math.max(1, Math.min(panels, (1 << 19) / Math.max(1, cout * cin)));
-        int chunks = (panels + perTask - 1) / perTask, size = MatA.packedSize(cout, cin);
-        par.forRange(16 * chunks, 1, (t0, t1) -> {
-            for (int t = t0; t < t1; t++) {
-                int xn = t / chunks, q0 = (t % chunks) * perTask, q1 = Math.min(panels, q0 + perTask);
-                Gemm.columns(cout, q0 * Gemm.NR, Math.min(tiles, q1 * Gemm.NR), cin, MatA.packed(u, xn * size, cin),
-                        PackB.rowMajor(v, xn * cin * tiles, tiles), COut.matrix(m, xn * cout * tiles, tiles), Gemm.Start.ZERO, null);
+        if (u != null) multiply(par, u, 0, cout, cout, cin, v, m, tiles);
+        else {
+            int panels = (cout + Gemm.MR - 1) / Gemm.MR;
+            for (int q0 = 0; q0 < panels; q0 += blockPanels) {     // a block of output channels: its U, then its rows of M
+                int q1 = Math.min(panels, q0 + blockPanels), rows = Math.min(cout, q1 * Gemm.MR) - q0 * Gemm.MR;
+                transformPanels(par, raw, cout, cin, q0, q1, buf.u);
+                multiply(par, buf.u, q0 * Gemm.MR, rows, cout, cin, v, m, tiles);
             }
-        });
+        }
         par.forRange(images * cout, 1, (p0, p1) -> {
             float[] y0 = new float[2 * (tw + L)], y1 = new float[2 * (tw + L)];
             for (int p = p0; p < p1; p++) {
                 int b = b0 + p / cout, co = p % cout;
                 outputTransform(m, b, co, cout, Math.max(0, r0 - b * th), Math.min(th, r1 - b * th), b * th - r0, tw, tiles,
                         bias == null ? 0f : bias[co], oh, ow, out, y0, y1);
+            }
+        });
+    }
+
+    /**
+     * Rows [row0, row0 + rows) of the 16 GEMMs M[ξν] = U[ξν]·V[ξν] in one parallel region (tasks are (ξν, column chunk)
+     * pairs), with u holding U for exactly those rows (planes of packedSize(rows, cin) floats).
+     */
+    private static void multiply(Parallel par, float[] u, int row0, int rows, int cout, int cin, float[] v, float[] m, int tiles) {
+        int panels = (tiles + Gemm.NR - 1) / Gemm.NR, perTask = Math.max(1, Math.min(panels, (1 << 19) / Math.max(1, rows * cin)));
+        int chunks = (panels + perTask - 1) / perTask, size = MatA.packedSize(rows, cin);
+        par.forRange(16 * chunks, 1, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                int xn = t / chunks, q0 = (t % chunks) * perTask, q1 = Math.min(panels, q0 + perTask);
+                Gemm.columns(rows, q0 * Gemm.NR, Math.min(tiles, q1 * Gemm.NR), cin, MatA.packed(u, xn * size, cin),
+                        PackB.rowMajor(v, xn * cin * tiles, tiles), COut.matrix(m, (xn * cout + row0) * tiles, tiles), Gemm.Start.ZERO, null);
             }
         });
     }

@@ -339,10 +339,12 @@ public final class MemoryBudget {
                 int cout = w.dim(0), cin = w.dim(1);
                 long tiles = CpuBackend.winogradChunkTiles(batch, cin, cout, out.dim(2), out.dim(3));   // V and M hold one chunk
                 long entry = CpuBackend.winogradCacheEntryBytes(cout, cin);
-                boolean cached = cachedWeights.contains(w) || !w.isHalf() && cache + entry <= CpuBackend.winogradCacheBudget();
+                boolean cached = cachedWeights.contains(w)
+                        || CpuBackend.cachesWinograd(batch * tilesPerImage, w.isHalf(), cache, entry, CpuBackend.winogradCacheBudget());
                 if (CpuBackend.usesWinograd(w.dim(2), w.dim(3), stride, tilesPerImage, w.isHalf())) {
                     if (cached && cachedWeights.add(w)) cache += entry;
-                    if (!cached) winogradU = Math.max(winogradU, entry);   // transformed per call into a reused scratch
+                    // transformed per call, a block of output channels at a time, into a reused scratch
+                    if (!cached) winogradU = Math.max(winogradU, CpuBackend.winogradBlockBytes(cout, cin));
                     winogradV = Math.max(winogradV, 64L * cin * tiles);
                     winogradM = Math.max(winogradM, 64L * cout * tiles);
                 }

@@ -9,6 +9,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -59,11 +60,12 @@ class WinogradTest {
         try (Parallel par = new Parallel(2)) {
             float[] u = Winograd.transformWeights(par, MatA.of(wt.data(), 0, cin * 9), cout, cin);
             float[] all = new float[n * cout * oh * ow];
-            Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, u, b.data(), cout, oh, ow, all, Long.MAX_VALUE);
+            Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, u, null, b.data(), cout, oh, ow, all, Long.MAX_VALUE, Winograd.WEIGHT_BLOCK_BYTES);
             for (long rows : new long[]{1, 2, th - 1, th + 1, 3L * th / 2}) {
                 float[] got = new float[all.length];
                 java.util.Arrays.fill(got, Float.NaN);
-                Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, u, b.data(), cout, oh, ow, got, Math.max(1, rows) * perRow);
+                Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, u, null, b.data(), cout, oh, ow, got, Math.max(1, rows) * perRow,
+                        Winograd.WEIGHT_BLOCK_BYTES);
                 assertArrayEquals(all, got, "chunks of " + rows + " tile rows");
             }
         }
@@ -71,14 +73,21 @@ class WinogradTest {
 
     @Test
     void uncachedWeightsGiveTheSameBits() {
-        // a zero cache budget: the weights are transformed per call into a reused scratch, the same bits as cached
-        Tensor x = random(8, 2, 24, 32, 32), wt = random(9, 20, 24, 3, 3), wt2 = random(10, 13, 24, 3, 3), b = random(11, 20);
+        // a zero cache budget: the weights are transformed per call, the same bits as cached (64 tiles: a call the
+        // default budget caches)
+        Tensor x = random(8, 1, 24, 16, 16), wt = random(9, 20, 24, 3, 3), wt2 = random(10, 13, 24, 3, 3), b = random(11, 20);
         try (CpuBackend cached = new CpuBackend(2); CpuBackend uncached = new CpuBackend(2, 0)) {
             for (int i = 0; i < 2; i++) {
                 assertArrayEquals(cached.conv2d(x, wt, b, 1, 1, 1, 1, 1).data(), uncached.conv2d(x, wt, b, 1, 1, 1, 1, 1).data());
                 assertArrayEquals(cached.conv2d(x, wt2, null, 1, 1, 1, 1, 1).data(), uncached.conv2d(x, wt2, null, 1, 1, 1, 1, 1).data());
             }
             assertTrue(uncached.winogradCacheBytes() == 0 && cached.winogradCacheBytes() > 0);
+            // a call of 2 × 256 tiles (≥ 128) transforms its weights itself, whatever the budget
+            long before = cached.winogradCacheBytes();
+            Tensor big = random(12, 2, 24, 32, 32), wt3 = random(13, 20, 24, 3, 3);
+            Tensor want = new ScalarBackend().conv2d(big, wt3, b, 1, 1, 1, 1, 1);
+            assertTrue(Golden.relL2(cached.conv2d(big, wt3, b, 1, 1, 1, 1, 1), want) <= 1e-5);
+            assertEquals(before, cached.winogradCacheBytes(), "a large call is not cached");
         }
     }
 
@@ -99,6 +108,37 @@ class WinogradTest {
      * The transform writes the GEMM's packed panels directly; the plain way (all 16 [cout × cin] planes
      * unpacked, then each packed by MatA.prepack) must give the same bits, padding rows included.
      */
+    /**
+     * Weights transformed during the call, a block of output channels at a time (one panel, two, a partial last block,
+     * all at once), over one chunk of tiles or several, give the bits of the cached U: float32 and 16-bit weights.
+     */
+    @ParameterizedTest(name = "n={0} cin={1} cout={2} {3}x{4} half={5}")
+    @CsvSource({"2,7,37,9,11,false", "1,20,24,16,16,false", "3,5,13,13,19,true", "1,3,1,8,8,false"})
+    void weightsTransformedInBlocksGiveTheBitsOfTheCachedOnes(int n, int cin, int cout, int h, int w, boolean half) {
+        Tensor x = random(8, n, cin, h, w), wt = random(9, cout, cin, 3, 3), b = random(10, cout);
+        MatA raw = MatA.of(wt.data(), 0, cin * 9);
+        if (half) {
+            short[] bits = new short[wt.numel()];
+            for (int i = 0; i < bits.length; i++) bits[i] = HalfFloats.fromFloat(wt.data()[i], false);
+            raw = MatA.half(bits, false, 0, cin * 9);
+        }
+        int tw = (w + 1) / 2;
+        long panelBytes = 64L * cin * Gemm.MR, perRow = 64L * (cin + cout) * tw;
+        try (Parallel par = new Parallel(2)) {
+            float[] u = Winograd.transformWeights(par, raw, cout, cin);
+            float[] want = new float[n * cout * h * w];
+            Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, u, null, b.data(), cout, h, w, want, Long.MAX_VALUE, Winograd.WEIGHT_BLOCK_BYTES);
+            for (long blockPanels : new long[]{1, 2, 3, 1000})
+                for (long chunkRows : new long[]{1, 1000}) {
+                    float[] got = new float[want.length];
+                    java.util.Arrays.fill(got, Float.NaN);
+                    Winograd.conv(par, x.data(), n, cin, h, w, 1, 1, null, raw, b.data(), cout, h, w, got, chunkRows * perRow,
+                            blockPanels * panelBytes);
+                    assertArrayEquals(want, got, blockPanels + " panels per block, chunks of " + chunkRows + " tile rows");
+                }
+        }
+    }
+
     @ParameterizedTest(name = "cout={0} cin={1}")
     @CsvSource({"1,1", "5,3", "13,17", "33,40", "70,64", "25,97"})
     void transformWritesWhatPackingThePlanesGives(int cout, int cin) {

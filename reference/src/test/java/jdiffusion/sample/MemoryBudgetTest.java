@@ -31,7 +31,7 @@ class MemoryBudgetTest {
             MemoryBudget.Forward f = MemoryBudget.unet(unet, cpu, batch, size, size, tokens);
             unet.forward(new Ctx(cpu), x, t, ctx);
             String what = unet.kind() + " batch " + batch + " at " + size + "×" + size;
-            assertTrue(cpu.winogradCacheBytes() > 0, what + ": no 3×3 convolution used the Winograd cache (choose more tiles)");
+            assertTrue(cpu.winogradCacheBytes() > 0, what + ": no 3×3 convolution used the Winograd cache (at batch 1, a 16×16 level's 64 tiles per call are cached)");
             assertEquals(cpu.winogradCacheBytes(), f.winogradCache(), what + ": Winograd weight cache, estimated vs filled");
             TensorArena.Stats s = cpu.arena().stats();
             assertTrue(s.peakInUseBytes() <= f.activations(), what + ": the arena had " + s.peakInUseBytes()
@@ -43,11 +43,11 @@ class MemoryBudgetTest {
 
     @Test
     void unconditionalUNet() {
-        estimateMatchesAForwardPass(UNet.load(ModelFolder.open(Golden.path("unet2d-tiny"))), 2, 32, 0);
+        estimateMatchesAForwardPass(UNet.load(ModelFolder.open(Golden.path("unet2d-tiny"))), 1, 32, 0);
     }
 
     @Test
     void conditionalUNet() {
-        estimateMatchesAForwardPass(UNet.load(ModelFolder.open(Golden.path("sd-text2img-tiny", "unet"))), 2, 32, 7);
+        estimateMatchesAForwardPass(UNet.load(ModelFolder.open(Golden.path("sd-text2img-tiny", "unet"))), 1, 32, 7);
     }
 }
