@@ -118,8 +118,9 @@ final class Winograd {
      * Bytes of transformed weights an uncached convolution holds at a time: its output channels are taken in blocks of
      * MR-row panels of about this size (at least one panel), each transformed and then multiplied with the chunk's V.
      * The whole U at once was the scratch's largest part: SD 1.5's 1280-channel upsampler convolution, 100 MiB.
+     * Property jdiffusion.winogradWeightBlockMiB.
      */
-    static final long WEIGHT_BLOCK_BYTES = 8L << 20;
+    static final long WEIGHT_BLOCK_BYTES = Long.getLong("jdiffusion.winogradWeightBlockMiB", 8) << 20;
 
     /** MR-row panels of U per block for cin input channels (blocks of at most blockBytes, at least one panel). */
     static int blockPanels(int cin, long blockBytes) {
