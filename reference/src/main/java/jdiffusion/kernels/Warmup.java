@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * options and loads the weights; {@link CpuBackend}'s operations wait for it before their first use.
  *
  * <p>The inputs are chosen so that each round takes every branch a model's forward pass takes (each GEMM split and
- * micro-kernel, bias mode and k-blocking; Winograd with cached and per-call weights, im2col, 1×1, strided convs;
+ * micro-kernel, bias mode and k-blocking; Winograd with cached and per-call weights (float32 and 16-bit), im2col, 1×1, strided convs;
  * 16-bit weights; self, cross and causal attention with head dims that leave vector tails): C2 then compiles each
  * kernel once, from a complete profile, instead of compiling it for the branches seen so far and throwing the code
  * away ("uncommon trap") when a later layer takes another one.
@@ -158,7 +158,7 @@ public final class Warmup {
         // images
         final Tensor x16 = t(1, 8, 16, 16), x32 = t(1, 4, 32, 32), x40 = t(2, 40, 4, 4), x8 = t(2, 8, 8, 8), x4 = t(2, 8, 4, 4),
                 x1 = t(2, 8, 16, 16), x2 = t(2, 32, 4, 4);
-        final Tensor w20 = t(20, 8, 3, 3), b20 = t(20), w16 = t(16, 8, 3, 3), wHalf = half(t(4, 4, 3, 3), false), b4 = t(4);
+        final Tensor w20 = t(20, 8, 3, 3), b20 = t(20), w16 = t(16, 8, 3, 3), wHalf = half(t(4, 4, 3, 3), false), w4 = t(4, 4, 3, 3), b4 = t(4);
         final Tensor w12 = t(12, 40, 3, 3), w32 = t(32, 8, 3, 3), b32 = t(32), w128 = t(128, 8, 3, 3), w8 = t(8, 8, 3, 3), b8 = t(8);
         final Tensor p8 = t(8, 8, 1, 1), p256 = t(256, 32, 1, 1), w8Half = half(t(8, 8, 3, 3), true), temb = t(1, 20);
         final Tensor g8 = t(8), g20 = t(20), g64 = t(64);
@@ -215,8 +215,9 @@ public final class Warmup {
         // Winograd, cached weights (64 tiles): 12- and 8-row micro-kernels, with bias; 12 and 4 rows, no bias
         Tensor h = keep(out, b.conv2d(in.x16, in.w20, in.b20, 1, 1, 1, 1, 1));                 // [1, 20, 16, 16]
         out.add(b.conv2d(in.x16, in.w16, null, 1, 1, 1, 1, 1));  // [1, 16, 16, 16]
-        // Winograd, 16-bit weights transformed per call (256 tiles)
+        // Winograd, 16-bit and float32 weights transformed per call (256 tiles: calls of ≥ 128 tiles are not cached)
         out.add(b.conv2d(in.x32, in.wHalf, in.b4, 1, 1, 1, 1, 1));  // [1, 4, 32, 32]
+        out.add(b.conv2d(in.x32, in.w4, in.b4, 1, 1, 1, 1, 1));     // [1, 4, 32, 32]
         // im2col: two k-blocks (k = 360), A read in place (microRows), one task
         out.add(b.conv2d(in.x40, in.w12, null, 1, 1, 1, 1, 1));  // [2, 12, 4, 4]
         // im2col, columns split over threads (4 panels), A packed up front
