@@ -72,6 +72,16 @@ class WinogradTest {
     }
 
     @Test
+    void theCacheKeepsWeightsOnlyForCallsWhereTheirTransformCostsMost() {
+        long mib = 1 << 20, budget = 2048 * mib;
+        assertTrue(CpuBackend.cachesWinograd(64, false, 0, 100 * mib, budget), "fewer than 128 tiles: kept, whatever the size");
+        assertTrue(CpuBackend.cachesWinograd(127, false, 0, mib, budget));
+        assertTrue(!CpuBackend.cachesWinograd(128, false, 0, mib, budget), "128 tiles or more: transformed per call");
+        assertTrue(!CpuBackend.cachesWinograd(64, true, 0, mib, budget), "16-bit weights are never kept");
+        assertTrue(!CpuBackend.cachesWinograd(64, false, budget - mib, 2 * mib, budget), "not past the budget");
+    }
+
+    @Test
     void uncachedWeightsGiveTheSameBits() {
         // a zero cache budget: the weights are transformed per call, the same bits as cached (64 tiles: a call the
         // default budget caches)
