@@ -56,8 +56,8 @@ final class Winograd {
         // One task per MR-row panel. Element (co, ci) of plane ξν sits at panel co / MR, row co % MR, column ci,
         // so a panel's columns [ci0, ci1) are one contiguous run in each plane: they are transformed into a small
         // block, then copied plane by plane. Writing the 16 planes directly was 3-4x slower whenever a plane's
-        // size is a multiple of 4 KiB (640 channels: 4 ns per weight instead of 1.2): 16 store streams that far
-        // apart fall into the same L1 set.
+        // size is a multiple of 4 KiB (one thread: 4.0 ns per weight at 640 channels, 1.2 at 600; now 1.5 at 640):
+        // 16 store streams that far apart fall into the same L1 set.
         par.forRange(p1 - p0, 1, (q0, q1) -> {
             float[] block = new float[16 * BLOCK_COLUMNS * mr];
             for (int p = p0 + q0; p < p0 + q1; p++)
@@ -117,10 +117,13 @@ final class Winograd {
     /**
      * Bytes of transformed weights an uncached convolution holds at a time: its output channels are taken in blocks of
      * MR-row panels of about this size (at least one panel), each transformed and then multiplied with the chunk's V.
-     * The whole U at once was the scratch's largest part: SD 1.5's 1280-channel upsampler convolution, 100 MiB.
-     * Property jdiffusion.winogradWeightBlockMiB.
+     * The whole U at once was the scratch's largest part: SD 1.5's 1280-channel upsampler convolution, 100 MiB. A U that
+     * fits one block is transformed once per call; larger ones once per block and chunk of tiles, and each block's GEMMs
+     * pack V again, so the block is no smaller than the U of a 512-channel convolution (17 MiB): with 8 MiB blocks SD's
+     * VAE decoder at 512×512 (512 channels, 8 chunks per convolution) ran 16-20 % slower. Property
+     * jdiffusion.winogradWeightBlockMiB.
      */
-    static final long WEIGHT_BLOCK_BYTES = Long.getLong("jdiffusion.winogradWeightBlockMiB", 8) << 20;
+    static final long WEIGHT_BLOCK_BYTES = Long.getLong("jdiffusion.winogradWeightBlockMiB", 20) << 20;
 
     /** MR-row panels of U per block for cin input channels (blocks of at most blockBytes, at least one panel). */
     static int blockPanels(int cin, long blockBytes) {
@@ -168,8 +171,13 @@ final class Winograd {
         Buffers buf = BUFFERS.get();
         if (buf.v.length < 16 * cin * chunk * tw) buf.v = new float[16 * cin * chunk * tw];
         if (buf.m.length < 16 * cout * chunk * tw) buf.m = new float[16 * cout * chunk * tw];
-        int blockPanels = Math.min((cout + Gemm.MR - 1) / Gemm.MR, blockPanels(cin, blockBytes));
+        int panels = (cout + Gemm.MR - 1) / Gemm.MR, blockPanels = Math.min(panels, blockPanels(cin, blockBytes));
         if (raw != null && buf.u.length < 16 * blockPanels * Gemm.MR * cin) buf.u = new float[16 * blockPanels * Gemm.MR * cin];
+        if (raw != null && blockPanels == panels) {   // all of U fits the block: transformed once, then used as cached weights
+            transformPanels(par, raw, cout, cin, 0, panels, buf.u);
+            u = buf.u;
+            raw = null;
+        }
         for (int r0 = 0; r0 < rows; r0 += chunk)
             chunk(par, x, cin, h, w, pt, pl, u, raw, blockPanels, bias, cout, oh, ow, out, th, tw, r0, Math.min(rows, r0 + chunk), buf);
     }
