@@ -170,7 +170,8 @@ final class Winograd {
         int th = (oh + 1) / 2, tw = (ow + 1) / 2, rows = n * th, chunk = chunkRows(cin, cout, tw, rows, scratchBytes);
         Buffers buf = BUFFERS.get();
         if (buf.v.length < 16 * cin * chunk * tw) buf.v = new float[16 * cin * chunk * tw];
-        if (buf.m.length < 16 * cout * chunk * tw) buf.m = new float[16 * cout * chunk * tw];
+        // + L: the output transform reads whole vectors of M, past the last tile of a row (lanes it does not store)
+        if (buf.m.length < 16 * cout * chunk * tw + L) buf.m = new float[16 * cout * chunk * tw + L];
         int panels = (cout + Gemm.MR - 1) / Gemm.MR, blockPanels = Math.min(panels, blockPanels(cin, blockBytes));
         if (raw != null && buf.u.length < 16 * blockPanels * Gemm.MR * cin) buf.u = new float[16 * blockPanels * Gemm.MR * cin];
         if (raw != null && blockPanels == panels) {   // all of U fits the block: transformed once, then used as cached weights
@@ -254,52 +255,39 @@ final class Winograd {
                 od[e0 + j] = ixo >= 0 && ixo < w ? x[src + ixo] : 0f;
             }
         }
-        for (int ty = ty0; ty < ty1; ty++) {
-            int dst = ci * tiles + (rowBase + ty) * tw;
-            for (int tx = 0; tx < tw; tx += L) {
-                VectorMask<Float> mask = S.indexInRange(tx, tw);
-                // column transform (· B) of patch row r: t_r = (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
-                int o = 2 * (ty - ty0) * stride + tx;
-                FloatVector a0 = FloatVector.fromArray(S, ev, o), a1 = FloatVector.fromArray(S, od, o);
-                FloatVector a2 = FloatVector.fromArray(S, ev, o + 1), a3 = FloatVector.fromArray(S, od, o + 1);
-                FloatVector t00 = a0.sub(a2), t01 = a1.add(a2), t02 = a2.sub(a1), t03 = a1.sub(a3);
-                o += stride;
-                a0 = FloatVector.fromArray(S, ev, o);
-                a1 = FloatVector.fromArray(S, od, o);
-                a2 = FloatVector.fromArray(S, ev, o + 1);
-                a3 = FloatVector.fromArray(S, od, o + 1);
-                FloatVector t10 = a0.sub(a2), t11 = a1.add(a2), t12 = a2.sub(a1), t13 = a1.sub(a3);
-                o += stride;
-                a0 = FloatVector.fromArray(S, ev, o);
-                a1 = FloatVector.fromArray(S, od, o);
-                a2 = FloatVector.fromArray(S, ev, o + 1);
-                a3 = FloatVector.fromArray(S, od, o + 1);
-                FloatVector t20 = a0.sub(a2), t21 = a1.add(a2), t22 = a2.sub(a1), t23 = a1.sub(a3);
-                o += stride;
-                a0 = FloatVector.fromArray(S, ev, o);
-                a1 = FloatVector.fromArray(S, od, o);
-                a2 = FloatVector.fromArray(S, ev, o + 1);
-                a3 = FloatVector.fromArray(S, od, o + 1);
-                FloatVector t30 = a0.sub(a2), t31 = a1.add(a2), t32 = a2.sub(a1), t33 = a1.sub(a3);
-                // row transform (Bᵀ ·): V[0][c] = t0c − t2c, V[1][c] = t1c + t2c, V[2][c] = t2c − t1c, V[3][c] = t1c − t3c
-                int d = dst + tx;
-                t00.sub(t20).intoArray(v, d, mask);
-                t01.sub(t21).intoArray(v, plane + d, mask);
-                t02.sub(t22).intoArray(v, 2 * plane + d, mask);
-                t03.sub(t23).intoArray(v, 3 * plane + d, mask);
-                t10.add(t20).intoArray(v, 4 * plane + d, mask);
-                t11.add(t21).intoArray(v, 5 * plane + d, mask);
-                t12.add(t22).intoArray(v, 6 * plane + d, mask);
-                t13.add(t23).intoArray(v, 7 * plane + d, mask);
-                t20.sub(t10).intoArray(v, 8 * plane + d, mask);
-                t21.sub(t11).intoArray(v, 9 * plane + d, mask);
-                t22.sub(t12).intoArray(v, 10 * plane + d, mask);
-                t23.sub(t13).intoArray(v, 11 * plane + d, mask);
-                t10.sub(t30).intoArray(v, 12 * plane + d, mask);
-                t11.sub(t31).intoArray(v, 13 * plane + d, mask);
-                t12.sub(t32).intoArray(v, 14 * plane + d, mask);
-                t13.sub(t33).intoArray(v, 15 * plane + d, mask);
-            }
+        for (int ty = ty0; ty < ty1; ty++)
+            inputRow(ev, od, 2 * (ty - ty0) * stride, stride, v, ci * tiles + (rowBase + ty) * tw, plane, tw);
+    }
+
+    /**
+     * V of one tile row: its tw tiles from the even/odd padded columns of 4 padded rows starting at {@code o0}, into
+     * v[ξν][dst + tile]. Row ξ of V combines two patch rows after their column transform t_r = (d0 − d2, d1 + d2,
+     * d2 − d1, d1 − d3): V[0] = t0 − t2, V[1] = t1 + t2, V[2] = t2 − t1, V[3] = t1 − t3 (Bᵀ d B), one call each.
+     * Small methods on purpose: as one loop nest inside inputTransform, C2 compiled this code again for each
+     * on-stack replacement (~0.45 s each on this machine) and C1 ran out of registers for it.
+     */
+    private static void inputRow(float[] ev, float[] od, int o0, int stride, float[] v, int dst0, int plane, int tw) {
+        inputPair(ev, od, o0, o0 + 2 * stride, false, v, dst0, plane, tw);
+        inputPair(ev, od, o0 + stride, o0 + 2 * stride, true, v, dst0 + 4 * plane, plane, tw);
+        inputPair(ev, od, o0 + 2 * stride, o0 + stride, false, v, dst0 + 8 * plane, plane, tw);
+        inputPair(ev, od, o0 + stride, o0 + 3 * stride, false, v, dst0 + 12 * plane, plane, tw);
+    }
+
+    /** Planes ν = 0..3 of one row ξ of V: t_a[ν] + t_b[ν] ({@code add}) or t_a[ν] − t_b[ν], patch rows at {@code oa} and {@code ob}. */
+    private static void inputPair(float[] ev, float[] od, int oa, int ob, boolean add, float[] v, int dst0, int plane, int tw) {
+        for (int tx = 0; tx < tw; tx += L) {
+            VectorMask<Float> mask = S.indexInRange(tx, tw);
+            FloatVector a0 = FloatVector.fromArray(S, ev, oa + tx), a1 = FloatVector.fromArray(S, od, oa + tx);
+            FloatVector a2 = FloatVector.fromArray(S, ev, oa + tx + 1), a3 = FloatVector.fromArray(S, od, oa + tx + 1);
+            FloatVector b0 = FloatVector.fromArray(S, ev, ob + tx), b1 = FloatVector.fromArray(S, od, ob + tx);
+            FloatVector b2 = FloatVector.fromArray(S, ev, ob + tx + 1), b3 = FloatVector.fromArray(S, od, ob + tx + 1);
+            FloatVector ta0 = a0.sub(a2), ta1 = a1.add(a2), ta2 = a2.sub(a1), ta3 = a1.sub(a3);
+            FloatVector tb0 = b0.sub(b2), tb1 = b1.add(b2), tb2 = b2.sub(b1), tb3 = b1.sub(b3);
+            int d = dst0 + tx;
+            (add ? ta0.add(tb0) : ta0.sub(tb0)).intoArray(v, d, mask);
+            (add ? ta1.add(tb1) : ta1.sub(tb1)).intoArray(v, plane + d, mask);
+            (add ? ta2.add(tb2) : ta2.sub(tb2)).intoArray(v, 2 * plane + d, mask);
+            (add ? ta3.add(tb3) : ta3.sub(tb3)).intoArray(v, 3 * plane + d, mask);
         }
     }
 
@@ -310,44 +298,49 @@ final class Winograd {
     private static void outputTransform(float[] m, int b, int co, int cout, int ty0, int ty1, int rowBase, int tw, int tiles, float bias,
                                         int oh, int ow, float[] out, float[] y0, float[] y1) {
         int plane = cout * tiles, dstImg = (b * cout + co) * oh * ow;
-        for (int ty = ty0; ty < ty1; ty++) {
-            int src = co * tiles + (rowBase + ty) * tw;
-            for (int tx = 0; tx < tw; tx += L) {
-                VectorMask<Float> mask = S.indexInRange(tx, tw);
-                int o = src + tx;
-                // Aᵀ M per column ν: s0ν = m0ν + m1ν + m2ν, s1ν = m1ν − m2ν − m3ν
-                FloatVector s00 = col0(m, o, plane, 0, mask), s01 = col0(m, o, plane, 1, mask);
-                FloatVector s02 = col0(m, o, plane, 2, mask), s03 = col0(m, o, plane, 3, mask);
-                FloatVector s10 = col1(m, o, plane, 0, mask), s11 = col1(m, o, plane, 1, mask);
-                FloatVector s12 = col1(m, o, plane, 2, mask), s13 = col1(m, o, plane, 3, mask);
-                // (·) A plus bias: y_r0 = s_r0 + s_r1 + s_r2, y_r1 = s_r1 − s_r2 − s_r3
-                s00.add(s01).add(s02).add(bias).intoArray(y0, 2 * tx);
-                s01.sub(s02).sub(s03).add(bias).intoArray(y0, 2 * tx + L);
-                s10.add(s11).add(s12).add(bias).intoArray(y1, 2 * tx);
-                s11.sub(s12).sub(s13).add(bias).intoArray(y1, 2 * tx + L);
-                // interleave the two output columns of each tile into the output rows
-                int n = Math.min(L, tw - tx);
-                for (int row = 0; row < 2; row++) {
-                    int oy = 2 * ty + row;
-                    if (oy >= oh) break;
-                    float[] y = row == 0 ? y0 : y1;
-                    int dst = dstImg + oy * ow + 2 * tx;
-                    for (int j = 0; j < n; j++) {
-                        out[dst + 2 * j] = y[2 * tx + j];
-                        if (2 * (tx + j) + 1 < ow) out[dst + 2 * j + 1] = y[2 * tx + L + j];
-                    }
+        for (int ty = ty0; ty < ty1; ty++)
+            outputRow(m, co * tiles + (rowBase + ty) * tw, plane, tw, bias, ty, oh, ow, dstImg, out, y0, y1);
+    }
+
+    /** The outputs of one tile row (its tw tiles at m[ξν][src + tile]); a method of its own for the reason given at {@link #inputRow}. */
+    private static void outputRow(float[] m, int src, int plane, int tw, float bias, int ty, int oh, int ow, int dstImg, float[] out,
+                                  float[] y0, float[] y1) {
+        for (int tx = 0; tx < tw; tx += L) {
+            int o = src + tx;
+            // Aᵀ M per column ν: s0ν = m0ν + m1ν + m2ν, s1ν = m1ν − m2ν − m3ν; whole vectors, also past the row's last
+            // tile (M has L floats to spare): lanes are independent and those lanes are never stored. Masked loads made
+            // this method too large for C2 to inline col0/col1 in some runs (NodeCountInliningCutoff), 10-20 % slower.
+            FloatVector s00 = col0(m, o, plane, 0), s01 = col0(m, o, plane, 1);
+            FloatVector s02 = col0(m, o, plane, 2), s03 = col0(m, o, plane, 3);
+            FloatVector s10 = col1(m, o, plane, 0), s11 = col1(m, o, plane, 1);
+            FloatVector s12 = col1(m, o, plane, 2), s13 = col1(m, o, plane, 3);
+            // (·) A plus bias: y_r0 = s_r0 + s_r1 + s_r2, y_r1 = s_r1 − s_r2 − s_r3
+            s00.add(s01).add(s02).add(bias).intoArray(y0, 2 * tx);
+            s01.sub(s02).sub(s03).add(bias).intoArray(y0, 2 * tx + L);
+            s10.add(s11).add(s12).add(bias).intoArray(y1, 2 * tx);
+            s11.sub(s12).sub(s13).add(bias).intoArray(y1, 2 * tx + L);
+            // interleave the two output columns of each tile into the output rows
+            int n = Math.min(L, tw - tx);
+            for (int row = 0; row < 2; row++) {
+                int oy = 2 * ty + row;
+                if (oy >= oh) break;
+                float[] y = row == 0 ? y0 : y1;
+                int dst = dstImg + oy * ow + 2 * tx;
+                for (int j = 0; j < n; j++) {
+                    out[dst + 2 * j] = y[2 * tx + j];
+                    if (2 * (tx + j) + 1 < ow) out[dst + 2 * j + 1] = y[2 * tx + L + j];
                 }
             }
         }
     }
 
-    private static FloatVector col0(float[] m, int o, int plane, int nu, VectorMask<Float> mask) {
-        return FloatVector.fromArray(S, m, nu * plane + o, mask).add(FloatVector.fromArray(S, m, (4 + nu) * plane + o, mask))
-                .add(FloatVector.fromArray(S, m, (8 + nu) * plane + o, mask));
+    private static FloatVector col0(float[] m, int o, int plane, int nu) {
+        return FloatVector.fromArray(S, m, nu * plane + o).add(FloatVector.fromArray(S, m, (4 + nu) * plane + o))
+                .add(FloatVector.fromArray(S, m, (8 + nu) * plane + o));
     }
 
-    private static FloatVector col1(float[] m, int o, int plane, int nu, VectorMask<Float> mask) {
-        return FloatVector.fromArray(S, m, (4 + nu) * plane + o, mask).sub(FloatVector.fromArray(S, m, (8 + nu) * plane + o, mask))
-                .sub(FloatVector.fromArray(S, m, (12 + nu) * plane + o, mask));
+    private static FloatVector col1(float[] m, int o, int plane, int nu) {
+        return FloatVector.fromArray(S, m, (4 + nu) * plane + o).sub(FloatVector.fromArray(S, m, (8 + nu) * plane + o))
+                .sub(FloatVector.fromArray(S, m, (12 + nu) * plane + o));
     }
 }
