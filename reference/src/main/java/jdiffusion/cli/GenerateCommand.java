@@ -7,6 +7,7 @@ import jdiffusion.image.Images;
 import jdiffusion.kernels.Backend;
 import jdiffusion.sample.Conditioning;
 import jdiffusion.sample.Generation;
+import jdiffusion.sample.MemoryBudget;
 import jdiffusion.tensor.NoiseSource;
 import jdiffusion.sample.Pipeline;
 import jdiffusion.sample.Progress;
@@ -86,14 +87,14 @@ public final class GenerateCommand implements Callable<Integer>, Distributable {
         int[] img = SweepCommand.imageShape(p);
         long pictureBytes = folder ? 8L * img[1] * img[2] * bs
                 : n == 1 ? 8L * img[1] * img[2] : 8 * Images.gridPixels(n, (int) Math.ceil(Math.sqrt(n)), img[1], img[2], Images.defaultScale(img[1]));
-        sampling.checkMemory("generate", p, backend, folder ? bs : n, bs, 1, pictureBytes, folder ? "the PNGs of a batch" : n == 1 ? "the PNG" : "the PNG grid");
+        MemoryBudget.Estimate need = sampling.checkMemory("generate", p, backend, folder ? bs : n, bs, 1, pictureBytes, folder ? "the PNGs of a batch" : n == 1 ? "the PNG" : "the PNG grid");
         Conditioning all = sampling.conditioning(p, n);
         Generation.Settings settings = new Generation.Settings(n, bs, sampling.steps(), sampling.seed());
         System.err.printf("generate: %s (%s, %.2f M parameters), %s, %d steps, %d images, %s, backend %s%n", p.name(),
                 p.unet().kind(), p.unet().parameterCount() / 1e6, sched.config().kind().className, sampling.steps(), n,
                 initial == null ? "seed " + sampling.seed() : "latents of " + noise, backend.name());
         if (!folder && !clusterOptions.given()) {
-            BackendOptions.awaitWarmup("generate");
+            BackendOptions.awaitWarmup("generate", need.activations());
             Generation g = Generation.run(p, sched::create, backend, all, settings, initial, sampling.policyPerBatch(p), Progress.console());
             writePicture(p, g);
             return 0;

@@ -100,10 +100,16 @@ public final class Main implements Runnable {
     /** The commands that run models (and so the cpu backend's kernels, unless another --backend is chosen). */
     static final java.util.Set<String> COMPUTING = java.util.Set.of("generate", "sample", "forward", "compare", "sweep", "evaluate", "bench");
 
+    /** The commands whose warm-up is on unless -Djdiffusion.warmup=false: those that run a sampling loop, where step 1 shows. */
+    static boolean warmupByDefault(String command) {
+        return command.equals("generate") || command.equals("sample");
+    }
+
     /**
      * Starts compiling the cpu backend's kernels ({@link Warmup}) before picocli has even parsed the options, so that
      * it overlaps the option parsing and the weights' loading: only for {@link #COMPUTING} commands with the cpu
-     * backend, not for --help or --version, and only with -Djdiffusion.warmup=true (off by default, see {@link Warmup#start}).
+     * backend, not for --help or --version; by default only for {@link #warmupByDefault} commands, else with -Djdiffusion.warmup=true
+     * (see {@link Warmup#start(int, boolean)}).
      * Whether it runs changes no result, only when the kernels are compiled.
      */
     static void startWarmup(String[] args) {
@@ -116,6 +122,6 @@ public final class Main implements Runnable {
             if (backend != null && !backend.equals("cpu")) return;
         }
         // the process's CPUs, not Backends.defaultThreads(): nothing here may throw before picocli reports errors
-        Warmup.start(Runtime.getRuntime().availableProcessors());
+        Warmup.start(Runtime.getRuntime().availableProcessors(), warmupByDefault(args[0]));
     }
 }

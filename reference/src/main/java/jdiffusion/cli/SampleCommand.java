@@ -52,14 +52,14 @@ public final class SampleCommand implements Callable<Integer> {
         scheduler.setTimesteps(steps);   // a step count the scheduler cannot make is refused before anything else
         Conditioning cond = sampling.conditioning(p, xT.dim(0));
         Backend backend = sampling.backend();
-        MemoryBudget.sampling(p, sampling.weightBytes(), backend, xT.shape(), steps, cond != null && cond.guided(),
+        MemoryBudget.Estimate need = MemoryBudget.sampling(p, sampling.weightBytes(), backend, xT.shape(), steps, cond != null && cond.guided(),
                         cond == null ? 0 : cond.cond().dim(1), false)
                 .check("sample of " + xT.dim(0) + " latents over " + steps + " steps (the trajectory is kept for --output)", sampling.precision(),
                         "fewer latents in --noise", "fewer --steps");
         NoiseSource rng = new NoiseSource(sampling.seed());
         var policy = sampling.policy(p, rng);
         Sampler sampler = new Sampler(p.name(), new Denoiser(p.unet()), scheduler, backend);
-        BackendOptions.awaitWarmup("sample");
+        BackendOptions.awaitWarmup("sample", need.activations());
         Sampler.Result r = sampler.run(xT, steps, cond, policy, rng.fork("scheduler-noise"), Progress.console());
         SafeTensorsWriter w = new SafeTensorsWriter();
         Tensors.put(w, "x_T", xT);

@@ -83,18 +83,18 @@ public final class SamplingOptions {
      * of {@code batch} (conditioned as the options say, decoded, kept until the end) that would not fit the
      * heap; {@code outputs} bytes more for what the command makes of them (e.g. the PNG grid).
      */
-    public void checkMemory(String command, Pipeline p, Backend b, int images, int batch, int runs, long outputs, String outputsWhat) {
-        checkMemory(command, p, weightBytes, backend.weightPrecision(), b, conditioning(p, 1), images, batch, steps, runs, outputs, outputsWhat);
+    public MemoryBudget.Estimate checkMemory(String command, Pipeline p, Backend b, int images, int batch, int runs, long outputs, String outputsWhat) {
+        return checkMemory(command, p, weightBytes, backend.weightPrecision(), b, conditioning(p, 1), images, batch, steps, runs, outputs, outputsWhat);
     }
 
     /** As above, for commands with their own options: {@code one} is the conditioning of one image (null: unconditional). */
-    static void checkMemory(String command, Pipeline p, long weights, WeightPrecision precision, Backend b, Conditioning one, int images, int batch,
+    static MemoryBudget.Estimate checkMemory(String command, Pipeline p, long weights, WeightPrecision precision, Backend b, Conditioning one, int images, int batch,
                             int steps, int runs, long outputs, String outputsWhat) {
         int k = Math.min(batch, images);
         long condBytes = one == null ? 0 : MemoryBudget.bytes(4.0 * images * (one.cond().numel() + (one.uncond() == null ? 0 : one.uncond().numel())));
         int[] img = SweepCommand.imageShape(p);
         long imageBytes = MemoryBudget.bytes(4.0 * img[0] * img[1] * img[2] * images);
-        MemoryBudget.sampling(p, weights, b, p.latentShape(k), steps, one != null && one.guided(), one == null ? 0 : one.cond().dim(1), true)
+        return MemoryBudget.sampling(p, weights, b, p.latentShape(k), steps, one != null && one.guided(), one == null ? 0 : one.cond().dim(1), true)
                 .plus(condBytes, "conditioning of " + images + " images")
                 .plus(MemoryBudget.bytes(2.0 * runs * imageBytes), (runs > 1 ? runs + "×" : "") + images + " images")
                 .plus(outputs, outputsWhat)

@@ -90,14 +90,19 @@ public final class CpuBackend implements Backend, AutoCloseable {
         return !"false".equalsIgnoreCase(System.getProperty("jdiffusion.arena"));
     }
 
+    /** Asked for at the start of every forward pass ({@code Ctx.pass}), which first waits for a running {@link Warmup}. */
     @Override
     public TensorArena arena() {
+        warm();
         return arena;
     }
 
     /**
-     * Called first by every operation: while a {@link Warmup} is compiling the kernels, running them here would take
-     * the interpreted Vector API fallbacks at full size, so the operation waits for it (once; then a volatile read).
+     * While a {@link Warmup} is compiling the kernels, running them here would take the interpreted Vector API
+     * fallbacks at full size, so a forward pass waits for it (once; then a volatile read). Once per pass, not in
+     * every operation: the warm-up's own backend does not wait, so in the operations this branch went one way during
+     * the warm-up and the other in the real run, and each compiled operation that inlined it (conv2d, linear,
+     * attention, ...) hit an "uncommon trap" at the first real call and was compiled again.
      */
     private void warm() {
         if (awaitWarmup) Warmup.await();
@@ -119,7 +124,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor w, Tensor bias, int stride, int pt, int pl, int pb, int pr) {
-        warm();
         Shapes.conv2d(x, w, bias);
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
@@ -227,7 +231,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        warm();
         Shapes.linear(x, w, bias);
         int in = w.dim(1), outF = w.dim(0), rows = x.numel() / in;
         int[] s = x.shape();
@@ -282,7 +285,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
-        warm();
         Shapes.groupNorm(x, groups, gamma, beta);
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c), cpg = c / groups;
         Tensor out = Tensor.output(x.shape());
@@ -359,7 +361,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        warm();
         int c = x.dim(-1), rows = x.numel() / c;
         Shapes.vector(gamma, c, "layerNorm gamma");
         Shapes.vector(beta, c, "layerNorm beta");
@@ -404,7 +405,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     /** {@code f} over every element, split across threads in whole vectors (the last one masked), so no element depends on the split. */
     private Tensor elementwise(Tensor x, Activation f) {
-        warm();
         Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         int n = x.numel();
@@ -415,7 +415,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
     /** GEGLU with a vectorised exact-GELU ({@link FastMath#gelu}): out = h · gelu(g), a row at a time. */
     @Override
     public Tensor geglu(Tensor x) {
-        warm();
         int[] s = Shapes.geglu(x);
         int two = x.dim(-1), f = two / 2, rows = x.numel() / two;
         Tensor out = Tensor.output(s);
@@ -433,7 +432,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads, float scale, boolean causal) {
-        warm();
         if (causal) Shapes.causalAttention(q, k, v, heads);
         else Shapes.attention(q, k, v, heads);
         int b = q.dim(0), tq = q.dim(1), c = q.dim(2), tk = k.dim(1);
@@ -444,7 +442,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
-        warm();
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         Tensor out = Tensor.output(n, c, 2 * h, 2 * w);
         float[] X = x.data(), O = out.data();
@@ -465,7 +462,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor add(Tensor a, Tensor b) {
-        warm();
         Shapes.same(a, b, "add");
         Tensor out = Tensor.output(a.shape());
         float[] A = a.data(), B = b.data(), O = out.data();
@@ -479,7 +475,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor addChannelBias(Tensor x, Tensor v) {
-        warm();
         int n = x.dim(0), c = x.dim(1), spatial = x.numel() / (n * c);
         if (v.numel() != n * c) throw new IllegalArgumentException("addChannelBias: " + v.shapeString() + " does not match " + x.shapeString());
         Tensor out = Tensor.output(x.shape());
@@ -492,13 +487,11 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor concatChannels(Tensor a, Tensor b) {
-        warm();
         return ScalarOps.concatChannels(a, b);
     }
 
     @Override
     public Tensor scale(Tensor x, float s) {
-        warm();
         Tensor out = Tensor.output(x.shape());
         float[] X = x.data(), O = out.data();
         par.forRange(x.numel(), 65536, (i0, i1) -> {
@@ -511,7 +504,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor toTokens(Tensor x) {
-        warm();
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         Tensor out = Tensor.output(n, hw, c);
         float[] X = x.data(), O = out.data();
@@ -526,7 +518,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor fromTokens(Tensor x, int h, int w) {
-        warm();
         int n = x.dim(0), hw = x.dim(1), c = x.dim(2);
         if (hw != h * w) throw new IllegalArgumentException("fromTokens: " + hw + " tokens is not " + h + "x" + w);
         Tensor out = Tensor.output(n, c, h, w);

@@ -41,11 +41,31 @@ public final class Warmup {
      */
     static final double COMPILED_SPEEDUP = 100;
     /**
-     * Then the warm-up ends when a window's median is no more than 20 % below the best earlier window's. (An earlier rule
-     * also waited for the JIT compiler threads to stand idle for 0.5 s: they never did, compiling the warm-up loop's own
-     * code, so every warm-up ran to its time limit, 20 s.)
+     * Then the warm-up ends once the JIT compilers are nearly idle: over a period of QUIET_PERIOD_MS of the warm-up,
+     * their compilation time grew by less than QUIET_FRACTION of it. Fast rounds alone are not enough: C2 compiles
+     * the kernels one after the other (a vector kernel takes 20-300 ms of one compiler thread), so when the rounds are
+     * already fast, methods reached by fewer calls (scalar loops, the drivers around the micro-kernels) are still
+     * waiting in C2's queue or still counting towards its threshold, and a real step started then compiled them
+     * alongside (measured: 100-300 ms of JIT time in the first step of the default generate). An earlier rule waited
+     * for the compiler threads to stand idle for 0.5 s: they never do while the rounds run (each round may still
+     * push a method over a threshold), so every warm-up ran to its time limit.
      */
-    static final double LEVELLED = 0.8;
+    static final double QUIET_PERIOD_MS = 200, QUIET_FRACTION = 0.3;
+    /**
+     * Once the rounds are fast, each is followed by a pause of PACE_MS: the rounds then only push methods over C2's
+     * thresholds, and the pause leaves the CPU to the compiler threads that work through its queue (on 2 vCPUs the
+     * warm-up's two threads otherwise compete with them; the warm-up ended 0.3-0.5 s sooner, same first step).
+     */
+    static final long PACE_MS = 1;
+    /**
+     * Every FRESH_EVERY-th round runs as the real run's first pass will: on a new thread, with a new backend (new worker
+     * threads, an empty arena, empty per-thread scratch). Otherwise the branches taken only then (per-thread scratch
+     * growing from nothing, the arena allocating its first buffers, the pool starting its threads, a thread's first
+     * scoped-value lookup) never appear in the profiles C2 compiles from, and the first real step hits an "uncommon trap"
+     * in each kernel that inlined one of them (measured: Gemm.task, the GEMM driver, Winograd.conv, attention, the
+     * arena), runs it interpreted and compiles it again.
+     */
+    static final int FRESH_EVERY = 4;
     private static final boolean LOG = Boolean.getBoolean("jdiffusion.warmup.log");
 
     private static final Object LOCK = new Object();
@@ -61,14 +81,25 @@ public final class Warmup {
     }
 
     /**
-     * Starts the warm-up on a daemon thread with {@code threads} workers (once per JVM; later calls do nothing), when
-     * enabled with {@code -Djdiffusion.warmup=true}. Off by default: on this 2-vCPU VM
-     * (docs/results/first-image/session3-2026-12-07.md) it brings the first step of the default generate from 36-48x the
-     * median step to 6-10x, but the compilations it waits for cost the same CPU time as in the first step, so the cold
-     * run's wall time did not improve (+0.4-0.7 s in 3 of 3 pairs).
+     * Starts the warm-up on a daemon thread with {@code threads} workers (once per JVM; later calls do nothing) when
+     * {@code -Djdiffusion.warmup=true} asks for it; see {@link #start(int, boolean)}.
      */
     public static void start(int threads) {
-        if (!Boolean.parseBoolean(System.getProperty("jdiffusion.warmup", "false"))) return;
+        start(threads, false);
+    }
+
+    /**
+     * As {@link #start(int)}, with the default for when {@code jdiffusion.warmup} is not set: the CLI turns it on for
+     * the commands that run a sampling loop (generate, sample); elsewhere (tests, the server, bench, a single forward
+     * pass) it stays off unless asked for. Measured on the default generate (docs/results/first-image/session5-2026-12-07.md,
+     * 6 alternating cold runs): first step 1.2-1.6x the median step instead of 28-43x; wall time (median) 9.9 s against
+     * 8.9 s without it and 10.1 s before this round's kernel changes: the compilations cost the same CPU wherever they
+     * happen, and the warm-up also compiles kernels the model does not use. A model whose weights take longer to load
+     * than the warm-up takes pays nothing.
+     */
+    public static void start(int threads, boolean byDefault) {
+        String asked = System.getProperty("jdiffusion.warmup");
+        if (!(asked == null ? byDefault : Boolean.parseBoolean(asked))) return;
         synchronized (LOCK) {
             if (done != null) return;
             done = new CountDownLatch(1);
@@ -106,6 +137,11 @@ public final class Warmup {
         return (System.nanoTime() - t0) / 1e9;
     }
 
+    /** Whether a warm-up has started and not yet finished. */
+    public static boolean running() {
+        return pending;
+    }
+
     /** The finished warm-up's report, or null (none started, or still running). */
     public static Report report() {
         return report;
@@ -117,23 +153,34 @@ public final class Warmup {
         double first = 0, last = 0;
         String error = null;
         try (CpuBackend b = CpuBackend.forWarmup(threads)) {
-            Inputs in = new Inputs(b.parallel());
+            Inputs in = new Inputs();
             double[] window = new double[WINDOW];
-            double bestMedian = Double.MAX_VALUE;
+            JitClock jit = new JitClock();
+            boolean compiled = false;
+            long periodStart = System.nanoTime(), periodJit = jit.millis();
             while (true) {
                 long t0 = System.nanoTime();
-                roundInPass(b, in);
+                if (rounds % FRESH_EVERY == FRESH_EVERY - 1) freshRound(threads, in);
+                else roundInPass(b, in);
                 last = (System.nanoTime() - t0) / 1e6;
                 if (rounds == 0) first = last;
                 window[rounds % WINDOW] = last;
                 rounds++;
-                if (LOG) System.err.printf("warmup round %d: %.2f ms%n", rounds, last);
-                if ((System.nanoTime() - start) / 1e9 >= MAX_SECONDS) break;
-                if (rounds < MIN_ROUNDS || rounds % WINDOW != 0) continue;
-                double median = median(window);
-                if (median * COMPILED_SPEEDUP <= first && median >= LEVELLED * bestMedian) break;
-                bestMedian = Math.min(bestMedian, median);
+                if (LOG) System.err.printf("warmup round %d: %.2f ms, JIT %d ms%n", rounds, last, jit.millis());
+                long now = System.nanoTime();
+                if ((now - start) / 1e9 >= MAX_SECONDS) break;
+                if (!compiled && rounds >= MIN_ROUNDS && rounds % WINDOW == 0) compiled = median(window) * COMPILED_SPEEDUP <= first;
+                if (compiled && PACE_MS > 0) Thread.sleep(PACE_MS);
+                double periodMs = (now - periodStart) / 1e6;
+                if (periodMs < QUIET_PERIOD_MS) continue;
+                long jitNow = jit.millis();
+                if (compiled && (!jit.available() || jitNow - periodJit < QUIET_FRACTION * periodMs)) break;
+                periodStart = now;
+                periodJit = jitNow;
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            error = e.toString();
         } catch (RuntimeException | Error e) {
             // a warm-up that fails costs nothing but its time: the real run reports its own errors
             error = e.toString();
@@ -145,6 +192,40 @@ public final class Warmup {
         }
     }
 
+    private static void freshRound(int threads, Inputs in) {
+        RuntimeException[] failed = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try (CpuBackend fresh = CpuBackend.forWarmup(threads)) {
+                roundInPass(fresh, in);
+            } catch (RuntimeException e) {
+                failed[0] = e;
+            }
+        }, "jdiffusion-warmup-fresh");
+        t.setDaemon(true);
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("warm-up interrupted", e);
+        }
+        if (failed[0] != null) throw failed[0];
+    }
+
+    /** The JIT compilers' accumulated compilation time (0 where the JVM does not measure it). */
+    private static final class JitClock {
+        private final java.lang.management.CompilationMXBean bean = java.lang.management.ManagementFactory.getCompilationMXBean();
+        private final boolean available = bean != null && bean.isCompilationTimeMonitoringSupported();
+
+        boolean available() {
+            return available;
+        }
+
+        long millis() {
+            return available ? bean.getTotalCompilationTime() : 0;
+        }
+    }
+
     private static double median(double[] xs) {
         double[] sorted = xs.clone();
         Arrays.sort(sorted);
@@ -153,7 +234,6 @@ public final class Warmup {
 
     /** The inputs of a round: seeded values, shapes chosen for coverage at the least arithmetic (see {@link #round}). */
     private static final class Inputs {
-        final Parallel par;
         final SplittableRandom r = new SplittableRandom(19);
         // images
         final Tensor x16 = t(1, 8, 16, 16), x32 = t(1, 4, 32, 32), x40 = t(2, 40, 4, 4), x8 = t(2, 8, 8, 8), x4 = t(2, 8, 4, 4),
@@ -166,9 +246,16 @@ public final class Warmup {
         final Tensor tok = t(2, 48, 64), lin48 = t(48, 64), b48 = t(48), tok2 = t(1, 64, 32), lin128 = t(128, 32), linHalf = half(t(16, 64), true);
         final Tensor row = t(2, 32), lin64 = t(64, 32), b64 = t(64), lin64Half = half(t(64, 32), false);
         final Tensor q = t(1, 32, 80), kv = t(1, 77, 80), causal = t(1, 40, 64), gated = t(1, 16, 160);
+        // attention over more keys than one block (FlashAttention.BK): the running maximum rescales the output
+        final Tensor longSeq = t(1, FlashAttention.BK + 24, 16);
+        // GEMM grid: every micro-kernel row count (MR, the tails, a partial tile) × every start × one and two k-blocks
+        final int gemmN = 2 * Gemm.NR, gemmK = Gemm.KC_MAX + 24;
+        final float[] ga = f(Gemm.MR * 2 * gemmK), gb = f(gemmK * gemmN), gc = f(Gemm.MR * 2 * gemmN), gbias = f(Gemm.MR * 2 + gemmN);
 
-        Inputs(Parallel par) {
-            this.par = par;
+        float[] f(int n) {
+            float[] d = new float[n];
+            for (int i = 0; i < n; i++) d[i] = (float) (r.nextDouble() - 0.5);
+            return d;
         }
 
         Tensor t(int... shape) {
@@ -230,7 +317,7 @@ public final class Warmup {
         out.add(b.conv2d(in.x8, in.w8Half, in.b8, 2, 1, 1, 1, 1));  // [2, 8, 4, 4]
         // 1×1 over 512 columns: A packed per panel
         Tensor p = keep(out, b.conv2d(in.x1, in.p8, in.b8, 1, 0, 0, 0, 0));                     // [2, 8, 16, 16]
-        Winograd.transformWeights(in.par, MatA.of(in.w8.data(), 0, 9 * 8), 8, 8);            // a model's first forward, per 3×3 conv
+        Winograd.transformWeights(b.parallel(), MatA.of(in.w8.data(), 0, 9 * 8), 8, 8);            // a model's first forward, per 3×3 conv
         // linear: a few rows (dot products, float32 and 16-bit weights); rows split with a column bias; columns split; 16-bit weights
         out.add(b.linear(in.row, in.lin64, in.b64));  // [2, 64]
         out.add(b.linear(in.row, in.lin64Half, in.b64));  // [2, 64]
@@ -253,9 +340,17 @@ public final class Warmup {
         out.add(b.attention(in.q, in.q, in.q, 1, 0.11f));
         out.add(b.attention(in.q, in.kv, in.kv, 2, 0.15f));
         out.add(b.attention(in.causal, in.causal, in.causal, 2, 0.18f, true));
+        out.add(b.attention(in.longSeq, in.longSeq, in.longSeq, 2, 0.3f));
+        out.add(b.attention(in.longSeq, in.longSeq, in.longSeq, 2, 0.3f, true));
+        for (int rows : new int[]{Gemm.MR, 8, 4, 2, 1})
+            for (Gemm.Start start : Gemm.Start.values())
+                for (int k : new int[]{40, in.gemmK})
+                    Gemm.gemm(b.parallel(), Gemm.MR + rows, in.gemmN, k, MatA.of(in.ga, 0, k), PackB.rowMajor(in.gb, 0, in.gemmN),
+                            COut.matrix(in.gc, 0, in.gemmN), start, in.gbias);
         out.add(b.geglu(in.gated));
         out.add(b.gelu(in.gated));
         out.add(b.quickGelu(in.gated));
+        in.x16.release();                                                                     // not from the arena: nothing happens
         for (Tensor x : out) x.release();   // back to the arena: the next round takes them again, as a forward pass does
     }
 }

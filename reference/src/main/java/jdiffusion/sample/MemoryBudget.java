@@ -201,9 +201,9 @@ public final class MemoryBudget {
          * @param batchFix the flag that shrinks the activations (null: none)
          * @param heldFix  the flag that shrinks what is held (null: none)
          */
-        public void check(String what, WeightPrecision precision, String batchFix, String heldFix) {
+        public Estimate check(String what, WeightPrecision precision, String batchFix, String heldFix) {
             long limit = heapLimit();
-            if (total() <= limit) return;
+            if (total() <= limit) return this;
             List<String> fix = new ArrayList<>();
             fix.add("raise the limit with JDIFFUSION_HEAP=" + suggestedHeap(total()));
             List<Part> parts = new ArrayList<>();

@@ -42,8 +42,14 @@ class WarmupTest {
 
         String on = sample(model, noise, tmp.resolve("on.safetensors"), true);
         String off = sample(model, noise, tmp.resolve("off.safetensors"), false);
+        String byDefault = sample(model, noise, tmp.resolve("default.safetensors"), null);
         assertTrue(on.contains("warmup: Report[") && on.contains("error=null"), "the warm-up ran and finished:\n" + on);
         assertFalse(off.contains("warmup"), "-Djdiffusion.warmup=false starts no warm-up:\n" + off);
+        assertTrue(byDefault.contains("warmup: Report[") && byDefault.contains("error=null"), "sample warms up by default:\n" + byDefault);
+        assertTrue(Main.warmupByDefault("generate") && Main.warmupByDefault("sample"), "the sampling commands warm up by default");
+        for (String other : List.of("forward", "bench", "compare", "sweep", "evaluate"))
+            assertFalse(Main.warmupByDefault(other), other + " warms up only when asked");
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("default.safetensors")), Files.readAllBytes(tmp.resolve("off.safetensors")), "same file by default");
 
         try (SafeTensorsFile a = SafeTensorsFile.open(tmp.resolve("on.safetensors"));
              SafeTensorsFile b = SafeTensorsFile.open(tmp.resolve("off.safetensors"))) {
@@ -58,10 +64,10 @@ class WarmupTest {
         assertArrayEquals(Files.readAllBytes(tmp.resolve("on.safetensors")), Files.readAllBytes(tmp.resolve("off.safetensors")), "same file");
     }
 
-    /** {@code sample} of 3 DDIM steps in a fresh JVM; returns its stdout + stderr. */
-    private static String sample(Path model, Path noise, Path out, boolean warmup) throws IOException, InterruptedException {
+    /** {@code sample} of 3 DDIM steps in a fresh JVM, the warm-up asked for, refused or left to its default (null); returns its stdout + stderr. */
+    private static String sample(Path model, Path noise, Path out, Boolean warmup) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "--add-modules", "jdk.incubator.vector", "-Djdiffusion.warmup=" + warmup, "-Djdiffusion.warmup.log=true",
+                "--add-modules", "jdk.incubator.vector", warmup == null ? "-Djdiffusion.other=1" : "-Djdiffusion.warmup=" + warmup, "-Djdiffusion.warmup.log=true",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "sample", "--model", model.toString(), "--steps", "3", "--threads", "2", "--noise", noise.toString(), "--output", out.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
