@@ -14,11 +14,12 @@ import java.util.concurrent.TimeUnit;
  * API kernel, its vector operations run as the API's Java fallbacks (an object and a loop per operation, 100–1000×
  * slower), so the first UNet step of a fresh JVM took seconds (fashion-ddpm-32, 16 images: 4–20 s against 0.1–0.3 s
  * later). Here a daemon thread runs every kernel on small inputs, round after round, while the command parses its
- * options and loads the weights; {@link CpuBackend}'s operations wait for it before their first use.
+ * options and loads the weights; a forward pass on a {@link CpuBackend} waits for it to end (once per pass).
  *
  * <p>The inputs are chosen so that each round takes every branch a model's forward pass takes (each GEMM split and
  * micro-kernel, bias mode and k-blocking; Winograd with cached and per-call weights (float32 and 16-bit), im2col, 1×1, strided convs;
- * 16-bit weights; self, cross and causal attention with head dims that leave vector tails): C2 then compiles each
+ * 16-bit weights; self, cross and causal attention with head dims that leave vector tails and over more keys than one
+ * block; a grid of GEMM row counts, starts and k-blocks; every few rounds a fresh thread and backend): C2 then compiles each
  * kernel once, from a complete profile, instead of compiling it for the branches seen so far and throwing the code
  * away ("uncommon trap") when a later layer takes another one.
  *
